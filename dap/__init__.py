@@ -1,0 +1,5 @@
+"""DAP, the Digital Action Plan platform."""
+
+from dap.app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,1 @@
+"""Accounts: users, sign-in, sessions, password reset, profile."""

@@ -1,0 +1,93 @@
+"""Account forms: shape only (lengths, required); meaning is checked by services."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
+
+EMAIL = [
+    DataRequired("Enter your email address."),
+    Length(max=254, message="That email address is too long."),
+]
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=EMAIL, render_kw={"autocomplete": "username"})
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired("Enter your password."), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    remember = BooleanField("Keep me signed in on this device")
+
+
+class ConfirmForm(FlaskForm):
+    """A form with nothing but its CSRF token: sign out, deactivate, end sessions."""
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField("Email", validators=EMAIL, render_kw={"autocomplete": "email"})
+
+
+class NewPasswordMixin:
+    password = PasswordField(
+        "New password",
+        validators=[InputRequired("Choose a new password."), Length(min=10, max=200,
+                    message="Use between 10 and 200 characters.")],
+        render_kw={"autocomplete": "new-password"},
+        description="At least 10 characters. A few unrelated words make a strong password.",
+    )
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[InputRequired("Repeat the new password."),
+                    EqualTo("password", message="The two passwords are not the same.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class ResetPasswordForm(NewPasswordMixin, FlaskForm):
+    pass
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password", validators=[InputRequired("Enter your current password."),
+                                        Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = PasswordField(
+        "New password",
+        validators=[InputRequired("Choose a new password."), Length(min=10, max=200,
+                    message="Use between 10 and 200 characters.")],
+        render_kw={"autocomplete": "new-password"},
+        description="At least 10 characters. Changing it signs you out everywhere else.",
+    )
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[InputRequired("Repeat the new password."),
+                    EqualTo("new_password", message="The two passwords are not the same.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class ProfileForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Enter your name."),
+                                           Length(max=120, message="Use at most 120 characters.")],
+                       render_kw={"autocomplete": "name"})
+    timezone = SelectField("Time zone", validate_choice=False,
+                           description="Times across DAP are shown in this zone.")
+
+
+class UserCreateForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired("Enter a name."),
+                                           Length(max=120, message="Use at most 120 characters.")])
+    email = EmailField("Email", validators=EMAIL)
+    is_facilitator = BooleanField("Facilitator (may create and run cohorts)")
+    is_admin = BooleanField("Administrator (may manage everything)")
+    send_reset = BooleanField("Email them a link to set their password", default=True)
+
+
+class UserRolesForm(FlaskForm):
+    is_facilitator = BooleanField("Facilitator (may create and run cohorts)")
+    is_admin = BooleanField("Administrator (may manage everything)")

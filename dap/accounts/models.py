@@ -1,0 +1,58 @@
+"""The user account."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dap.clock import now_utc
+from dap.extensions import db
+
+
+class User(db.Model):
+    """A person who can sign in. Cohort roles (participant, patron, co-facilitator) live on
+    memberships; ``is_facilitator`` and ``is_admin`` are site-level flags."""
+
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint("session_epoch >= 0", name="session_epoch_non_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: normalised (trimmed, lower-case) address; unique
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    #: argon2id hash (argon2-cffi's encoded form); empty for accounts that have not set one
+    password_hash: Mapped[str] = mapped_column(String(255), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    is_facilitator: Mapped[bool] = mapped_column(default=False)
+    #: deactivated accounts cannot sign in; deactivation also bumps ``session_epoch``
+    is_active: Mapped[bool] = mapped_column(default=True)
+    #: bumped to end every session and remember-me cookie of this user
+    session_epoch: Mapped[int] = mapped_column(default=0)
+    #: consecutive failed sign-ins; reset on success
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=now_utc, server_default=func.now())
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email}>"
+
+    # Flask-Login protocol. The id carries the session epoch, so bumping the epoch
+    # invalidates every session cookie and remember-me cookie issued before.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_epoch}"
+
+    @property
+    def first_name(self) -> str:
+        return self.name.split()[0] if self.name.strip() else self.email

@@ -1,0 +1,205 @@
+"""The application factory: the only place that wires DAP together."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, Response, g, request
+from flask.cli import get_debug_flag
+from flask.config import Config
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from dap import policy
+from dap.config import load_config
+from dap.extensions import csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+log = logging.getLogger("dap.request")
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build a DAP application.
+
+    ``overrides`` (tests, benches) is applied last, over the instance file and ``DAP_*``
+    environment variables. The factory does no database work and starts no threads,
+    except the development scheduler when the development server asks for it.
+    """
+    app = Flask(
+        "dap",
+        root_path=str(ROOT / "dap"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=os.environ.get("DAP_INSTANCE_PATH", str(ROOT / "instance")),
+        instance_relative_config=True,
+    )
+    configure_settings(app, overrides)
+    configure_logging(app)
+    configure_extensions(app)
+    configure_blueprints(app)
+    configure_request_hooks(app)
+    configure_errors(app)
+    configure_templates(app)
+    configure_cli(app)
+    maybe_start_dev_scheduler(app)
+    return app
+
+
+def configure_settings(app: Flask, overrides: dict[str, Any] | None) -> None:
+    """Defaults, then ``instance/config.py`` (``DAP_*`` names), then the environment,
+    then ``overrides``."""
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    from_file = Config(app.instance_path)
+    from_file.from_pyfile("config.py", silent=True)
+    environ = {k: str(v) for k, v in from_file.items() if k.startswith("DAP_")}
+    environ.update(os.environ)
+    app.config.update(load_config(environ))
+    app.config["CONTENT_DIR"] = str(ROOT / "content")
+    app.config["OUTBOX_DIR"] = str(Path(app.instance_path) / "outbox")
+    app.config["PASSWORD_HASH_PARAMS"] = None  # None: the production profile
+    if overrides:
+        app.config.update(overrides)
+    app.config["TESTING"] = bool(app.config.get("TESTING"))
+
+
+def configure_logging(app: Flask) -> None:
+    """One line per log record with time, level and logger; the level from DAP_LOG_LEVEL."""
+    level = getattr(logging, str(app.config["LOG_LEVEL"]), logging.INFO)
+    root = logging.getLogger("dap")
+    root.setLevel(level)
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+        root.addHandler(handler)
+
+
+def configure_extensions(app: Flask) -> None:
+    """Bind the unbound extensions and the Flask-Login user loader."""
+    import dap.models  # noqa: F401 - every table registered before Alembic or create_all look
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
+                     compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+    # "basic": a session cookie used from a different address or browser loses its
+    # freshness instead of being thrown away (phones change networks all day).
+    login_manager.session_protection = "basic"
+
+    from dap.accounts.models import User
+
+    @login_manager.user_loader
+    def load_user(identity: str) -> User | None:
+        user_id, _, epoch = identity.partition(":")
+        if not user_id.isdigit() or not epoch.isdigit():
+            return None
+        user = db.session.get(User, int(user_id))
+        if user is None or not user.is_active or user.session_epoch != int(epoch):
+            return None
+        return user
+
+    if app.config["PROXY_COUNT"]:
+        n = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
+
+
+def configure_blueprints(app: Flask) -> None:
+    """One line per domain; no auto-discovery."""
+    from dap.accounts.views import bp as accounts_bp
+    from dap.core.views import bp as core_bp
+    from dap.jobs.views import bp as jobs_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(jobs_bp)
+    # Flask's own static route: public by nature.
+    policy.declare(policy.Access.PUBLIC, app.view_functions["static"])
+
+
+def configure_request_hooks(app: Flask) -> None:
+    """Request id and timing, one log line per request, security headers."""
+
+    @app.before_request
+    def start_timer() -> None:
+        g.request_started = time.perf_counter()
+        g.request_id = uuid.uuid4().hex[:16]
+
+    @app.after_request
+    def finish(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        headers.setdefault("Permissions-Policy", "camera=(self), geolocation=(), microphone=()")
+        if app.config["SESSION_COOKIE_SECURE"]:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        request_id = g.get("request_id", "-")
+        headers["X-Request-ID"] = request_id
+        started = g.get("request_started")
+        duration_ms = (time.perf_counter() - started) * 1000 if started else 0.0
+        log.info(
+            "request_id=%s method=%s path=%s status=%s duration_ms=%.1f",
+            request_id, request.method, request.path, response.status_code, duration_ms,
+        )
+        return response
+
+
+def configure_errors(app: Flask) -> None:
+    from dap.core.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+
+def configure_templates(app: Flask) -> None:
+    from dap.core import templating
+
+    templating.register(app)
+
+
+def configure_cli(app: Flask) -> None:
+    from dap.cli import register_commands
+
+    register_commands(app)
+
+
+def _is_dev_server_process() -> bool:
+    """True in the process of ``flask run`` that serves requests: the reloader's child, or
+    the only process when the reloader is off. Never in gunicorn or other commands."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None or ctx.info_name != "run":
+        return False
+    if os.environ.get("WERKZEUG_RUN_MAIN") == "true":
+        return True
+    reload = ctx.params.get("reload")
+    if reload is None:
+        reload = get_debug_flag()
+    return not reload
+
+
+def maybe_start_dev_scheduler(app: Flask) -> None:
+    """``DAP_SCHEDULER=inprocess``: run the scheduler inside the development server only."""
+    if app.config["SCHEDULER"] != "inprocess" or app.config["TESTING"]:
+        return
+    if not _is_dev_server_process():
+        return
+    from dap.jobs.scheduler import start_background_scheduler
+
+    start_background_scheduler(app)

@@ -1,0 +1,132 @@
+"""Command-line commands (``flask --app dap …``); each calls services and commits once."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from dap.accounts import services as accounts
+from dap.accounts.models import User
+from dap.errors import DomainError
+from dap.extensions import db
+
+jobs_cli = AppGroup("jobs", help="Run the periodic scans by hand (for cron and tests).")
+
+
+def _hash_params() -> accounts.HashParams:
+    return current_app.config["PASSWORD_HASH_PARAMS"] or accounts.HashParams()
+
+
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="Prompted for when not given.")
+@click.option("--admin", "is_admin", is_flag=True, help="Make the user an administrator.")
+@click.option("--facilitator", "is_facilitator", is_flag=True,
+              help="Make the user a site facilitator.")
+def create_user_command(email: str, name: str, password: str, is_admin: bool,
+                        is_facilitator: bool) -> None:
+    """Create an account."""
+    try:
+        user = accounts.create_user(
+            email=email, name=name, password=password, params=_hash_params(),
+            timezone=current_app.config["DEFAULT_TIMEZONE"], is_admin=is_admin,
+            is_facilitator=is_facilitator,
+        )
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    db.session.commit()
+    click.echo(f"Created user {user.id} <{user.email}>")
+
+
+@click.command("demo")
+def demo_command() -> None:
+    """Load the demo data into an empty database (does nothing if any user exists)."""
+    from dap.demo import load_demo
+
+    existing = db.session.scalar(select(func.count()).select_from(User)) or 0
+    if existing:
+        click.echo(f"The database already has {existing} user(s); demo data not loaded.")
+        return
+    summary = load_demo(params=_hash_params(), timezone=current_app.config["DEFAULT_TIMEZONE"])
+    db.session.commit()
+    click.echo(f"Demo data loaded: {summary}. Sign in as participant@example.org "
+               "(password dap-demo-2026).")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(path: Path) -> None:
+    """Copy the SQLite database to PATH while the app keeps running (online backup)."""
+    url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() != "sqlite":
+        raise click.ClickException(
+            "This database is not SQLite. Back up PostgreSQL with its own tools, for example:\n"
+            "  pg_dump --format=custom --file=dap.dump \"$DATABASE_URL\"\n"
+            "and restore with pg_restore (see README, Backup and restore)."
+        )
+    source_path = db.engine.url.database
+    if not source_path or source_path == ":memory:":
+        raise click.ClickException("An in-memory database cannot be backed up.")
+    if path.exists():
+        raise click.ClickException(f"{path} already exists; choose a new file name.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    source = sqlite3.connect(source_path)
+    target = sqlite3.connect(str(path))
+    try:
+        with target:
+            source.backup(target)
+        check = target.execute("PRAGMA integrity_check").fetchone()[0]
+        users = target.execute("SELECT count(*) FROM users").fetchone()[0]
+    finally:
+        target.close()
+        source.close()
+    if check != "ok":
+        raise click.ClickException(f"The backup failed its integrity check: {check}")
+    click.echo(f"Backed up to {path} ({path.stat().st_size} bytes, {users} users, integrity ok)")
+
+
+@jobs_cli.command("run-due")
+def run_due_command() -> None:
+    """Run one pass of every scan and print what each did."""
+    from dap.jobs.runner import process_name, run_due
+
+    runs = run_due(current_app._get_current_object(), runner=process_name("cli"))
+    failed = False
+    for run in runs:
+        click.echo(f"{run.job_id}: {run.status} in {run.duration_ms} ms — {run.result or run.error}")
+        failed = failed or run.status != "ok"
+    if failed:
+        sys.exit(1)
+
+
+@jobs_cli.command("list")
+def list_jobs_command() -> None:
+    """List the registered scans."""
+    from dap.jobs.registry import JOBS
+
+    for job in JOBS:
+        click.echo(f"{job.id}\tevery {job.seconds}s\t{job.description}")
+
+
+@click.command("scheduler")
+def scheduler_command() -> None:
+    """Run the job scheduler in the foreground (its own process in production)."""
+    from dap.jobs.scheduler import run_blocking
+
+    run_blocking(current_app._get_current_object())
+
+
+def register_commands(app: Flask) -> None:
+    for command in (create_user_command, demo_command, backup_command, scheduler_command,
+                    jobs_cli):
+        app.cli.add_command(command)

@@ -1,0 +1,1 @@
+"""Cohorts: organisations, teams, cohorts, memberships and patron links."""

@@ -1,0 +1,135 @@
+"""Organisations, teams, cohorts and who belongs to them in which role."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from dap.accounts.models import User
+from dap.clock import now_utc
+from dap.extensions import db
+
+
+class CohortRole(enum.StrEnum):
+    """A person's role inside one cohort."""
+
+    PARTICIPANT = "participant"
+    PATRON = "patron"
+    FACILITATOR = "facilitator"
+
+
+class Organisation(db.Model):
+    """An organisation that sends teams through the programme."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(160), unique=True)
+    is_archived: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc, server_default=func.now())
+
+    teams: Mapped[list[Team]] = relationship(back_populates="organisation", order_by="Team.name")
+
+    def __repr__(self) -> str:
+        return f"<Organisation {self.id} {self.name!r}>"
+
+
+class Team(db.Model):
+    """A team inside an organisation (customer service, policy, …)."""
+
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    is_archived: Mapped[bool] = mapped_column(default=False)
+
+    organisation: Mapped[Organisation] = relationship(back_populates="teams")
+
+    def __repr__(self) -> str:
+        return f"<Team {self.id} {self.name!r}>"
+
+
+class Cohort(db.Model):
+    """One run of the programme for a group of people, with its own time zone and cap."""
+
+    __tablename__ = "cohorts"
+    __table_args__ = (
+        CheckConstraint("end_date >= start_date", name="dates_in_order"),
+        CheckConstraint("web_share > 0 AND web_share < 1", name="web_share_between_0_and_1"),
+        CheckConstraint("platform_minutes_per_week >= 0", name="platform_minutes_non_negative"),
+        CheckConstraint("grace_minutes >= 0", name="grace_minutes_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(160))
+    #: Markdown, rendered then sanitised on display
+    description: Mapped[str] = mapped_column(Text, default="")
+    start_date: Mapped[date]
+    end_date: Mapped[date]
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/London")
+    is_volunteer: Mapped[bool] = mapped_column(default=False)
+    platform_minutes_per_week: Mapped[int] = mapped_column(default=60)
+    #: share of learning time meant for the wider web (0.5 = half)
+    web_share: Mapped[float] = mapped_column(default=0.5)
+    grace_minutes: Mapped[int] = mapped_column(default=15)
+    silent_after_days: Mapped[int] = mapped_column(default=10)
+    is_archived: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc, server_default=func.now())
+
+    organisation: Mapped[Organisation] = relationship()
+    memberships: Mapped[list[Membership]] = relationship(
+        back_populates="cohort", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Cohort {self.id} {self.name!r}>"
+
+
+class Membership(db.Model):
+    """A user's role in a cohort. One user holds at most one role per cohort."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("cohort_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[CohortRole] = mapped_column(
+        Enum(CohortRole, name="cohort_role", native_enum=False, length=20,
+             values_callable=lambda e: [m.value for m in e])
+    )
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    joined_at: Mapped[datetime] = mapped_column(default=now_utc, server_default=func.now())
+
+    cohort: Mapped[Cohort] = relationship(back_populates="memberships")
+    user: Mapped[User] = relationship()
+    team: Mapped[Team | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Membership {self.user_id}@{self.cohort_id} {self.role.value}>"
+
+
+class PatronLink(db.Model):
+    """A patron who looks out for a participant within a cohort."""
+
+    __tablename__ = "patron_links"
+    __table_args__ = (
+        UniqueConstraint("cohort_id", "patron_id", "participant_id"),
+        CheckConstraint("patron_id <> participant_id", name="not_own_patron"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
+    patron_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc, server_default=func.now())
+
+    cohort: Mapped[Cohort] = relationship()
+    patron: Mapped[User] = relationship(foreign_keys=[patron_id])
+    participant: Mapped[User] = relationship(foreign_keys=[participant_id])

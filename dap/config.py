@@ -1,0 +1,164 @@
+"""Configuration: defaults, then the instance file, then ``DAP_*`` environment variables.
+
+``load_config`` is a pure function of a mapping so it can be tested without touching
+``os.environ``. Every variable a deployment may set is listed in ``ENV_VARS`` and in the
+README's configuration table.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+
+class ConfigError(RuntimeError):
+    """Raised when the environment describes a configuration DAP must refuse to start with."""
+
+
+#: name -> one-line meaning; the README's table is written from the same list.
+ENV_VARS: dict[str, str] = {
+    "DAP_ENV": "`development` (default for `make run`) or `production`; production refuses "
+    "to start without `DAP_SECRET_KEY`.",
+    "DAP_DATABASE_URL": "SQLAlchemy URL. Default `sqlite:///dap.sqlite3` inside `instance/`. "
+    "PostgreSQL: `postgresql+psycopg://user:pass@host/dbname`.",
+    "DAP_SECRET_KEY": "Signs sessions, remember-me cookies and emailed links. Required in production.",
+    "DAP_BASE_URL": "Public address, e.g. `https://dap.example.org`; used in emailed links. "
+    "An `https` URL makes cookies `Secure`.",
+    "DAP_TRUSTED_HOSTS": "Comma-separated host names the app answers to (default: the host of "
+    "`DAP_BASE_URL`, plus localhost in development).",
+    "DAP_PROXY_COUNT": "How many reverse proxies sit in front and may set `X-Forwarded-*` "
+    "(default 0: the headers are ignored).",
+    "DAP_MAIL_URL": "`smtp://user:pass@host:port` (STARTTLS when the server offers it) or "
+    "`smtps://…`. Empty: emails are written as `.eml` files under `instance/outbox/`.",
+    "DAP_MAIL_FROM": "Sender address, e.g. `DAP <dap@example.org>`.",
+    "DAP_TIMEZONE": "Default time zone for new users and cohorts (IANA name, default "
+    "`Europe/London`).",
+    "DAP_RATELIMIT_STORAGE_URL": "Where rate-limit counters live: `memory://` (default, one "
+    "process only) or `redis://host:6379/0` for several workers.",
+    "DAP_SCHEDULER": "`inprocess` runs the job scheduler inside the development server; `off` "
+    "(default) leaves it to `flask --app dap scheduler`.",
+    "DAP_MAX_UPLOAD_MB": "Largest request body accepted, in MB (default 16); larger gets 413.",
+    "DAP_LOG_LEVEL": "Python log level name (default `INFO`).",
+    "DAP_TEST_DATABASE_URL": "Tests only: run the suite against this PostgreSQL server "
+    "(a throwaway database is created and dropped).",
+}
+
+DEFAULT_SECRET_FOR_DEVELOPMENT = "development-only-not-secret"  # noqa: S105 - refused in production
+
+
+def parse_bool(value: str | None, default: bool = False) -> bool:
+    """Read a yes/no environment value; unknown words are an error, not a silent default."""
+    if value is None or value.strip() == "":
+        return default
+    word = value.strip().lower()
+    if word in {"1", "true", "yes", "on"}:
+        return True
+    if word in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"not a yes/no value: {value!r}")
+
+
+def parse_int(name: str, value: str | None, default: int, minimum: int = 0) -> int:
+    """Read a whole number of at least ``minimum``."""
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+    if number < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}")
+    return number
+
+
+def load_config(environ: Mapping[str, str]) -> dict[str, Any]:
+    """Map ``DAP_*`` variables onto Flask, Flask-SQLAlchemy and extension settings.
+
+    :raise ConfigError: for values DAP cannot run with (bad numbers, an unknown time zone,
+        an unknown scheduler mode, or production without a secret key).
+    """
+    env = environ.get("DAP_ENV", "development").strip().lower() or "development"
+    if env not in {"development", "production", "testing"}:
+        raise ConfigError("DAP_ENV must be development, production or testing")
+
+    secret = environ.get("DAP_SECRET_KEY", "")
+    if not secret:
+        if env == "production":
+            raise ConfigError("DAP_SECRET_KEY must be set in production")
+        secret = DEFAULT_SECRET_FOR_DEVELOPMENT
+
+    base_url = environ.get("DAP_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    parts = urlsplit(base_url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ConfigError("DAP_BASE_URL must be an http(s) URL such as https://dap.example.org")
+    secure = parts.scheme == "https"
+
+    tz_name = environ.get("DAP_TIMEZONE", "Europe/London")
+    try:
+        ZoneInfo(tz_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"DAP_TIMEZONE is not an IANA time zone: {tz_name!r}") from None
+
+    scheduler = environ.get("DAP_SCHEDULER", "off").strip().lower() or "off"
+    if scheduler not in {"inprocess", "off"}:
+        raise ConfigError("DAP_SCHEDULER must be inprocess or off")
+
+    hosts_raw = environ.get("DAP_TRUSTED_HOSTS", "")
+    if hosts_raw.strip():
+        trusted_hosts = [h.strip() for h in hosts_raw.split(",") if h.strip()]
+    else:
+        trusted_hosts = [parts.hostname]
+        if env != "production":
+            trusted_hosts += ["localhost", "127.0.0.1"]
+
+    upload_mb = parse_int("DAP_MAX_UPLOAD_MB", environ.get("DAP_MAX_UPLOAD_MB"), 16, minimum=1)
+
+    return {
+        "ENV_NAME": env,
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": environ.get("DAP_DATABASE_URL", "sqlite:///dap.sqlite3"),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "BASE_URL": base_url,
+        "PREFERRED_URL_SCHEME": parts.scheme,
+        "TRUSTED_HOSTS": sorted(set(trusted_hosts)),
+        "PROXY_COUNT": parse_int("DAP_PROXY_COUNT", environ.get("DAP_PROXY_COUNT"), 0),
+        "MAIL_URL": environ.get("DAP_MAIL_URL", ""),
+        "MAIL_FROM": environ.get("DAP_MAIL_FROM", "DAP <dap@localhost>"),
+        "DEFAULT_TIMEZONE": tz_name,
+        "SCHEDULER": scheduler,
+        "MAX_CONTENT_LENGTH": upload_mb * 1024 * 1024,
+        "LOG_LEVEL": environ.get("DAP_LOG_LEVEL", "INFO").upper(),
+        # Sessions and cookies.
+        "SESSION_COOKIE_NAME": "dap_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": secure,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "REMEMBER_COOKIE_NAME": "dap_remember",
+        "REMEMBER_COOKIE_DURATION": timedelta(days=30),
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": secure,
+        # Forms.
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        # Rate limits.
+        "RATELIMIT_STORAGE_URI": environ.get("DAP_RATELIMIT_STORAGE_URL", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_ENABLED": True,
+        # Accounts.
+        "PASSWORD_RESET_MAX_AGE": 3600,
+        "LOGIN_LOCKOUT_THRESHOLD": 10,
+        "LOGIN_LOCKOUT_MINUTES": 15,
+        # Email delivery.
+        "MAIL_MAX_ATTEMPTS": 8,
+        "MAIL_TIMEOUT_SECONDS": 15,
+    }
+
+
+def load_from_environment() -> dict[str, Any]:
+    """``load_config`` over the real process environment."""
+    return load_config(os.environ)

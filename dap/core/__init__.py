@@ -1,0 +1,1 @@
+"""Cross-cutting pages: home, dashboard, health check, error pages, template helpers."""

@@ -1,0 +1,50 @@
+"""Home, dashboard and the health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import selectinload
+
+from dap import policy
+from dap.cohorts.models import Cohort, Membership, PatronLink
+from dap.extensions import db, limiter
+
+bp = Blueprint("core", __name__)
+
+
+@bp.get("/healthz")
+@limiter.exempt
+@policy.public
+def healthz():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        db.session.rollback()
+        return "unavailable", 503, {"Content-Type": "text/plain; charset=utf-8",
+                                    "Cache-Control": "no-store"}
+    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
+
+
+@bp.get("/")
+@policy.public
+def index():
+    if not current_user.is_authenticated:
+        return render_template("core/landing.html")
+    memberships = db.session.scalars(
+        select(Membership)
+        .where(Membership.user_id == current_user.id)
+        .options(
+            selectinload(Membership.cohort).selectinload(Cohort.organisation),
+            selectinload(Membership.team),
+        )
+        .order_by(Membership.joined_at)
+    ).all()
+    patron_of = db.session.scalars(
+        select(PatronLink)
+        .where(PatronLink.patron_id == current_user.id)
+        .options(selectinload(PatronLink.participant))
+    ).all()
+    return render_template("core/dashboard.html", memberships=memberships, patron_of=patron_of)

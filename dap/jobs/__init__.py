@@ -1,0 +1,1 @@
+"""Jobs: periodic scans, their scheduler and a record of each run."""

@@ -1,0 +1,1 @@
+"""Nudges and messaging: the email outbox (nudges, notifications and preferences grow here)."""

@@ -1,0 +1,89 @@
+"""Mail transports: SMTP from ``DAP_MAIL_URL``, or .eml files when none is configured."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+from dap.clock import now_utc
+
+
+class Transport(Protocol):
+    def send(self, message: EmailMessage) -> None:
+        """Deliver one message or raise."""
+
+
+class SMTPTransport:
+    """Sends over SMTP. ``smtp://`` upgrades with STARTTLS when the server offers it;
+    ``smtps://`` connects over TLS from the start."""
+
+    def __init__(self, url: str, *, timeout: float = 15) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+            raise ValueError("DAP_MAIL_URL must look like smtp://user:pass@host:port")
+        self.tls = parts.scheme == "smtps"
+        self.host = parts.hostname
+        self.port = parts.port or (465 if self.tls else 25)
+        self.username = unquote(parts.username) if parts.username else None
+        self.password = unquote(parts.password) if parts.password else None
+        self.timeout = timeout
+
+    def send(self, message: EmailMessage) -> None:
+        context = ssl.create_default_context()
+        if self.tls:
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                self.host, self.port, timeout=self.timeout, context=context
+            )
+        else:
+            client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        with client:
+            client.ehlo()
+            if not self.tls and client.has_extn("starttls"):
+                client.starttls(context=context)
+                client.ehlo()
+            if self.username:
+                client.login(self.username, self.password or "")
+            client.send_message(message)
+
+
+class FileTransport:
+    """Writes each message as an .eml file, so a demo shows what would have been sent."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def send(self, message: EmailMessage) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        stamp = now_utc().strftime("%Y%m%dT%H%M%S")
+        ident = message["X-DAP-Outbox-Id"] or "message"
+        (self.directory / f"{stamp}-{ident}.eml").write_bytes(bytes(message))
+
+
+def transport_for(mail_url: str, *, outbox_dir: Path, timeout: float) -> Transport:
+    """The transport the configuration asks for."""
+    if mail_url:
+        return SMTPTransport(mail_url, timeout=timeout)
+    return FileTransport(outbox_dir)
+
+
+def build_message(
+    *, sender: str, to: str, subject: str, text: str, html: str, outbox_id: int, domain: str
+) -> EmailMessage:
+    """A multipart/alternative email with a stable Message-ID per outbox row."""
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(now_utc())
+    message["Message-ID"] = make_msgid(idstring=f"outbox{outbox_id}", domain=domain)
+    message["X-DAP-Outbox-Id"] = str(outbox_id)
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text)
+    if html:
+        message.add_alternative(html, subtype="html")
+    return message

@@ -1,0 +1,149 @@
+"""Who may do what: every permission rule of DAP, in one place.
+
+Each view is wrapped by exactly one *access rule* decorator (``public``, ``signed_in``,
+``facilitator``, ``admin``…). The decorator records the rule on the function, and
+``tests/test_policy_url_map.py`` fails for any endpoint without one. Rules about *objects*
+(may this facilitator see that cohort?) are predicates here too, and the ``load_*``
+helpers answer 404 for objects that are missing or out of the user's scope, so a URL
+never reveals whether something exists.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort, g
+from flask_login import current_user
+from sqlalchemy import select
+
+from dap.extensions import db, login_manager
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+ACCESS_ATTR = "_dap_access"
+
+
+class Access(enum.StrEnum):
+    """The access rules a route can declare."""
+
+    PUBLIC = "public"  #: anyone, signed in or not
+    ANONYMOUS_ONLY = "anonymous_only"  #: pages for signed-out people (they redirect if signed in)
+    SIGNED_IN = "signed_in"  #: any active account
+    FACILITATOR = "facilitator"  #: site facilitators and admins
+    ADMIN = "admin"  #: admins only
+
+
+def access_rule(view: Callable[..., Any]) -> Access | None:
+    """The rule a view function declared, or ``None``."""
+    return getattr(view, ACCESS_ATTR, None)
+
+
+def declare(rule: Access, view: F) -> F:
+    """Record ``rule`` on a view that enforces access by other means (Flask's static files)."""
+    setattr(view, ACCESS_ATTR, rule)
+    return view
+
+
+def _require(rule: Access) -> Callable[[F], F]:
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            check(rule)
+            return view(*args, **kwargs)
+
+        return declare(rule, wrapped)  # type: ignore[arg-type]
+
+    return decorator
+
+
+def check(rule: Access) -> None:
+    """Enforce ``rule`` for the current request.
+
+    :raise 401-redirect: anonymous users are sent to sign in (Flask-Login's ``unauthorized``).
+    :raise 403: signed-in users whose site role does not allow the page.
+    """
+    if rule in (Access.PUBLIC, Access.ANONYMOUS_ONLY):
+        return
+    if not current_user.is_authenticated:
+        abort(login_manager.unauthorized())
+    if rule is Access.SIGNED_IN:
+        return
+    if rule is Access.FACILITATOR and is_facilitator(current_user):
+        return
+    if rule is Access.ADMIN and is_admin(current_user):
+        return
+    abort(403)
+
+
+public = _require(Access.PUBLIC)
+anonymous_only = _require(Access.ANONYMOUS_ONLY)
+signed_in = _require(Access.SIGNED_IN)
+facilitator = _require(Access.FACILITATOR)
+admin = _require(Access.ADMIN)
+
+
+# --- predicates -----------------------------------------------------------------------
+
+
+def is_admin(user: Any) -> bool:
+    """Admins may do everything."""
+    return bool(getattr(user, "is_authenticated", False) and user.is_admin)
+
+
+def is_facilitator(user: Any) -> bool:
+    """Site facilitators may create and run cohorts; admins count as facilitators."""
+    return bool(getattr(user, "is_authenticated", False) and (user.is_facilitator or user.is_admin))
+
+
+def can_manage_users(user: Any) -> bool:
+    """Only admins list, create, promote and deactivate accounts."""
+    return is_admin(user)
+
+
+def roles_of(user: Any) -> list[str]:
+    """Every role ``user`` holds anywhere, for the header: site flags then cohort roles.
+
+    One query per request at most (memoised on ``flask.g``).
+    """
+    if not getattr(user, "is_authenticated", False):
+        return []
+    cached = g.get("_dap_roles")
+    if cached is not None:
+        return cached
+    from dap.cohorts.models import Membership  # local: cohorts imports accounts
+
+    roles: list[str] = []
+    if user.is_admin:
+        roles.append("admin")
+    if user.is_facilitator:
+        roles.append("facilitator")
+    cohort_roles = db.session.scalars(
+        select(Membership.role).where(Membership.user_id == user.id).distinct()
+    ).all()
+    order = ["facilitator", "participant", "patron"]
+    for role in sorted({r.value for r in cohort_roles}, key=order.index):
+        if role not in roles:
+            roles.append(role)
+    g._dap_roles = roles
+    return roles
+
+
+# --- loading with scope -----------------------------------------------------------------
+
+
+def load_user_for_admin(actor: Any, user_id: int) -> Any:
+    """Load a user an admin may manage.
+
+    :raise 404: when the user does not exist or ``actor`` may not manage users.
+    """
+    from dap.accounts.models import User
+
+    if not can_manage_users(actor):
+        abort(404)
+    user = db.session.get(User, user_id)
+    if user is None:
+        abort(404)
+    return user

@@ -1,0 +1,181 @@
+"""Fixtures: a throwaway database per run (SQLite, or PostgreSQL when
+DAP_TEST_DATABASE_URL is set), an app per test, clients signed in per role."""
+
+from __future__ import annotations
+
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from dap import clock, create_app
+from dap.accounts.services import HashParams
+from dap.extensions import db as _db
+from tests import factories
+
+#: cheap argon2id parameters so that hashing in tests takes microseconds; the production
+#: profile is checked on its own in tests/accounts/test_passwords.py
+FAST_HASH = HashParams(time_cost=1, memory_cost=1024, parallelism=1)
+
+CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|'
+                     r'type="hidden" name="csrf_token" value="([^"]+)"|'
+                     r'name="csrf_token" value="([^"]+)"')
+
+
+def create_throwaway_database(server_url: str) -> str:
+    """Create an empty PostgreSQL database on ``server_url``'s server; return its URL."""
+    url = make_url(server_url)
+    name = f"dap_test_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(database_url: str) -> None:
+    url = make_url(database_url)
+    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def new_database_url(tmp_dir) -> str:
+    """A fresh, empty database of the kind this run tests against."""
+    server = os.environ.get("DAP_TEST_DATABASE_URL")
+    if server:
+        return create_throwaway_database(server)
+    return f"sqlite:///{tmp_dir / f'{uuid.uuid4().hex[:8]}.sqlite3'}"
+
+
+def test_overrides(database_url: str, tmp_path) -> dict:
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SECRET_KEY": "test-secret-key",
+        "PASSWORD_HASH_PARAMS": FAST_HASH,
+        "OUTBOX_DIR": str(tmp_path / "outbox"),
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "MAIL_URL": "",
+        "SCHEDULER": "off",
+    }
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> Iterator[str]:
+    url = new_database_url(tmp_path_factory.mktemp("db"))
+    app = create_app(test_overrides(url, tmp_path_factory.mktemp("boot")))
+    with app.app_context():
+        _db.create_all()
+        _db.engine.dispose()
+    yield url
+    if url.startswith("postgresql"):
+        drop_database(url)
+
+
+@pytest.fixture
+def app(database_url, tmp_path) -> Iterator[Flask]:
+    app = create_app(test_overrides(database_url, tmp_path))
+    yield app
+    clock.freeze(None)
+    with app.app_context():
+        _db.session.remove()
+        with _db.engine.begin() as conn:
+            for table in reversed(_db.metadata.sorted_tables):
+                conn.execute(table.delete())
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def client(app) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def ctx(app) -> Iterator[None]:
+    """An app context for arranging data through services and factories."""
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def frozen(app):
+    """Freeze the clock: ``frozen(datetime)`` sets it; released after the test."""
+
+    def set_time(at: datetime) -> datetime:
+        clock.freeze(at)
+        return at
+
+    return set_time
+
+
+def csrf_token(client: FlaskClient) -> str:
+    """A CSRF token for this client's session, read from a page as a browser would."""
+    for path in ("/login", "/", "/account"):
+        response = client.get(path)
+        match = CSRF_RE.search(response.get_data(as_text=True))
+        if match:
+            return next(g for g in match.groups() if g)
+    raise AssertionError("no page offered a CSRF token")
+
+
+def post_form(client: FlaskClient, path: str, data: dict | None = None, **kwargs):
+    """POST a form with this session's CSRF token, as the browser would send it."""
+    payload = {"csrf_token": csrf_token(client), **(data or {})}
+    return client.post(path, data=payload, **kwargs)
+
+
+def sign_in(client: FlaskClient, email: str, password: str = factories.PASSWORD, **extra):
+    return post_form(client, "/login", {"email": email, "password": password, **extra})
+
+
+@pytest.fixture
+def login_as(app):
+    """``login_as(user)`` → a new client signed in through the real sign-in form."""
+
+    def make(user) -> FlaskClient:
+        c = app.test_client()
+        response = sign_in(c, user.email)
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return c
+
+    return make
+
+
+@pytest.fixture
+def world(app):
+    """A small programme: an organisation, a cohort, and one user of each role."""
+    with app.app_context():
+        w = factories.make_world()
+        _db.session.commit()
+        ids = {k: v.id for k, v in w.items()}
+    return ids
+
+
+@pytest.fixture
+def role_client(app, world, login_as):
+    """``role_client("participant")`` → a client signed in as that role's user (or
+    ``"anonymous"`` for a signed-out client)."""
+    from dap.accounts.models import User
+
+    def make(role: str) -> FlaskClient:
+        if role == "anonymous":
+            return app.test_client()
+        with app.app_context():
+            user = _db.session.get(User, world[role])
+            return login_as(user)
+
+    return make
