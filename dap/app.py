@@ -103,16 +103,11 @@ def configure_extensions(app: Flask) -> None:
     login_manager.session_protection = "basic"
 
     from dap.accounts.models import User
+    from dap.accounts.services import load_session_user
 
     @login_manager.user_loader
     def load_user(identity: str) -> User | None:
-        user_id, _, epoch = identity.partition(":")
-        if not user_id.isdigit() or not epoch.isdigit():
-            return None
-        user = db.session.get(User, int(user_id))
-        if user is None or not user.is_active or user.session_epoch != int(epoch):
-            return None
-        return user
+        return load_session_user(identity, max_age=app.config["REMEMBER_COOKIE_DURATION"])
 
     if app.config["PROXY_COUNT"]:
         n = app.config["PROXY_COUNT"]

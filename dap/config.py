@@ -42,6 +42,8 @@ ENV_VARS: dict[str, str] = {
     "DAP_SCHEDULER": "`inprocess` runs the job scheduler inside the development server; `off` "
     "(default) leaves it to `flask --app dap scheduler`.",
     "DAP_MAX_UPLOAD_MB": "Largest request body accepted, in MB (default 16); larger gets 413.",
+    "DAP_INSTANCE_PATH": "Folder for the SQLite database, `config.py`, outbox files and "
+    "backups (default `instance/` in the checkout).",
     "DAP_LOG_LEVEL": "Python log level name (default `INFO`).",
     "DAP_TEST_DATABASE_URL": "Tests only: run the suite against this PostgreSQL server "
     "(a throwaway database is created and dropped).",

@@ -69,6 +69,9 @@ def test_overrides(database_url: str, tmp_path) -> dict:
     }
 
 
+test_overrides.__test__ = False  # a helper, not a test, when imported into test modules
+
+
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> Iterator[str]:
     url = new_database_url(tmp_path_factory.mktemp("db"))

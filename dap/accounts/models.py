@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, String, func
+from sqlalchemy import CheckConstraint, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dap.clock import now_utc
@@ -50,9 +50,29 @@ class User(db.Model):
     def is_anonymous(self) -> bool:
         return False
 
+    #: the token of the browser session this object was loaded for (not stored on the row)
+    session_token: str = ""
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_epoch}"
+        return f"{self.id}:{self.session_epoch}:{self.session_token}"
 
     @property
     def first_name(self) -> str:
         return self.name.split()[0] if self.name.strip() else self.email
+
+
+class UserSession(db.Model):
+    """One signed-in browser. Signing out deletes its row, so a copied session or
+    remember-me cookie stops working; ``session_epoch`` ends all of a user's sessions at once."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the random token kept in the (signed) cookie
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    def __repr__(self) -> str:
+        return f"<UserSession {self.id} user={self.user_id}>"

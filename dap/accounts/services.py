@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import hmac
 import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, available_timezones
@@ -13,10 +14,10 @@ from zoneinfo import ZoneInfo, available_timezones
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import func, or_, select, update
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from sqlalchemy import delete, func, or_, select, update
 
-from dap.accounts.models import User
+from dap.accounts.models import User, UserSession
 from dap.clock import now_utc
 from dap.errors import DomainError
 from dap.extensions import db
@@ -265,13 +266,67 @@ def authenticate(
     return user
 
 
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(user: User, *, user_agent: str = "") -> str:
+    """Record a newly signed-in browser; returns the token to keep in its cookie and sets
+    ``user.session_token`` so Flask-Login stores it."""
+    token = secrets.token_urlsafe(24)
+    db.session.add(UserSession(user_id=user.id, token_hash=_token_hash(token),
+                               user_agent=(user_agent or "")[:200]))
+    db.session.flush()
+    user.session_token = token
+    return token
+
+
+def end_session(user: User) -> None:
+    """Forget the browser session ``user`` was loaded for (signing out on this device)."""
+    if user.session_token:
+        db.session.execute(
+            delete(UserSession).where(UserSession.user_id == user.id,
+                                      UserSession.token_hash == _token_hash(user.session_token))
+        )
+
+
+def load_session_user(identity: str, *, max_age: timedelta) -> User | None:
+    """The active user for a Flask-Login identity ``"<id>:<epoch>:<token>"``, or ``None``
+    when the session was signed out, ended everywhere, is older than ``max_age``, or the
+    account is deactivated. One query."""
+    parts = identity.split(":")
+    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or not parts[2]:
+        return None
+    user_id, epoch, token = int(parts[0]), int(parts[1]), parts[2]
+    user = db.session.scalar(
+        select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(User.id == user_id, User.session_epoch == epoch, User.is_active.is_(True),
+               UserSession.token_hash == _token_hash(token),
+               UserSession.created_at > now_utc() - max_age)
+    )
+    if user is not None:
+        user.session_token = token
+    return user
+
+
 def end_other_sessions(user: User) -> None:
-    """Bump the session epoch in SQL: every session and remember-me cookie issued before
-    stops working (the caller signs the current browser in again if it should stay)."""
+    """End every session of ``user``: bump the epoch in SQL (so every cookie issued before
+    stops working) and delete the session rows. The caller signs the current browser in
+    again if it should stay signed in."""
     db.session.execute(
         update(User).where(User.id == user.id).values(session_epoch=User.session_epoch + 1)
     )
+    db.session.execute(delete(UserSession).where(UserSession.user_id == user.id))
     db.session.refresh(user)
+
+
+def prune_sessions(*, older_than: timedelta) -> int:
+    """Delete session rows older than ``older_than`` (their cookies have expired)."""
+    result = db.session.execute(
+        delete(UserSession).where(UserSession.created_at < now_utc() - older_than)
+    )
+    return result.rowcount or 0
 
 
 def change_password(user: User, *, current: str, new: str, params: HashParams) -> None:
@@ -354,6 +409,17 @@ def escape_like(text: str) -> str:
 RESET_SALT = "dap.password-reset"
 
 
+class _ClockSigner(TimestampSigner):
+    """Timestamps from ``dap.clock`` so that link expiry follows the one clock."""
+
+    def get_timestamp(self) -> int:
+        return int(now_utc().timestamp())
+
+
+def _reset_serializer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=RESET_SALT, signer=_ClockSigner)
+
+
 def _password_fingerprint(user: User) -> str:
     """Changes whenever the password (or session epoch) changes, making a used link stale."""
     material = f"{user.password_hash}|{user.session_epoch}".encode()
@@ -362,8 +428,7 @@ def _password_fingerprint(user: User) -> str:
 
 def make_reset_token(user: User, secret_key: str) -> str:
     """A signed, timestamped token naming the user and their current password fingerprint."""
-    serializer = URLSafeTimedSerializer(secret_key, salt=RESET_SALT)
-    return serializer.dumps({"u": user.id, "f": _password_fingerprint(user)})
+    return _reset_serializer(secret_key).dumps({"u": user.id, "f": _password_fingerprint(user)})
 
 
 def user_for_reset_token(token: str, *, secret_key: str, max_age: int) -> User:
@@ -371,9 +436,8 @@ def user_for_reset_token(token: str, *, secret_key: str, max_age: int) -> User:
 
     :raise DomainError: ``expired``, ``used`` or ``invalid``, each with a clear message.
     """
-    serializer = URLSafeTimedSerializer(secret_key, salt=RESET_SALT)
     try:
-        data = serializer.loads(token, max_age=max_age)
+        data = _reset_serializer(secret_key).loads(token, max_age=max_age)
     except SignatureExpired:
         raise DomainError(
             "This reset link has expired. Ask for a new one below.", code="expired"

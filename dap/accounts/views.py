@@ -79,6 +79,8 @@ def _reset_email_key() -> str:
 def _sign_in(user: User, *, remember: bool) -> None:
     """Start a fresh session for ``user`` (clearing the old one: no fixation)."""
     session.clear()
+    services.start_session(user, user_agent=request.user_agent.string)
+    db.session.commit()
     login_user(user, remember=remember)
 
 
@@ -124,6 +126,9 @@ def logout():
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
+        if current_user.is_authenticated:
+            services.end_session(current_user._get_current_object())
+            db.session.commit()
         logout_user()
         session.clear()
         flash("You have signed out.", "success")

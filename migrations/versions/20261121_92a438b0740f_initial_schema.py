@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 9dcc1df7e3b8
+Revision ID: 92a438b0740f
 Revises: 
-Create Date: 2026-11-21 23:01:42.290123
+Create Date: 2026-11-21 23:04:36.101260
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import dap.db
 
 
 # revision identifiers, used by Alembic.
-revision = '9dcc1df7e3b8'
+revision = '92a438b0740f'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -125,6 +125,19 @@ def upgrade():
     with op.batch_alter_table('teams', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_teams_organisation_id'), ['organisation_id'], unique=False)
 
+    op.create_table('user_sessions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('user_agent', sa.String(length=200), nullable=False),
+    sa.Column('created_at', dap.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_user_sessions_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_user_sessions')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_user_sessions_token_hash'))
+    )
+    with op.batch_alter_table('user_sessions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_user_sessions_user_id'), ['user_id'], unique=False)
+
     op.create_table('memberships',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('cohort_id', sa.Integer(), nullable=False),
@@ -178,6 +191,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_memberships_cohort_id'))
 
     op.drop_table('memberships')
+    with op.batch_alter_table('user_sessions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_user_sessions_user_id'))
+
+    op.drop_table('user_sessions')
     with op.batch_alter_table('teams', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_teams_organisation_id'))
 

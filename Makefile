@@ -1,0 +1,43 @@
+# DAP: the commands the README opens with. Each target sets up .venv when needed.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export FLASK_APP := dap
+
+.PHONY: install run test test-pg lint bench scheduler clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Set up, migrate, load demo data into an empty database, serve http://127.0.0.1:5000
+run: install
+	$(BIN)/flask --app dap db upgrade
+	$(BIN)/flask --app dap demo
+	DAP_SCHEDULER=$${DAP_SCHEDULER:-inprocess} $(BIN)/flask --app dap run --debug --host 127.0.0.1 --port 5000
+
+## The whole suite (SQLite; set DAP_TEST_DATABASE_URL for PostgreSQL)
+test: install
+	$(BIN)/pytest -p no:cacheprovider
+
+## The whole suite against the local PostgreSQL server
+test-pg: install
+	DAP_TEST_DATABASE_URL=$${DAP_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres} $(BIN)/pytest -p no:cacheprovider
+
+lint: install
+	$(BIN)/ruff check .
+
+bench: install
+	$(BIN)/python bench/run.py
+
+## The job scheduler as its own process (production layout)
+scheduler: install
+	$(BIN)/flask --app dap scheduler
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

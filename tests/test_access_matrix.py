@@ -1,0 +1,66 @@
+"""Every route requested as every role, against the status each role should get.
+
+Adding a route without adding it here fails ``test_matrix_covers_every_route``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import post_form
+
+ROLES = ["anonymous", "participant", "patron", "facilitator", "admin"]
+
+SIGNED_IN = {"anonymous": 302, "participant": 200, "patron": 200, "facilitator": 200, "admin": 200}
+ADMIN_ONLY = {"anonymous": 302, "participant": 403, "patron": 403, "facilitator": 403, "admin": 200}
+
+
+def everyone(status: int) -> dict[str, int]:
+    return dict.fromkeys(ROLES, status)
+
+
+#: endpoint -> (method, path with {placeholders} from the world fixture, expected per role)
+MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
+    "static": ("GET", "/static/css/app.css", everyone(200)),
+    "core.healthz": ("GET", "/healthz", everyone(200)),
+    "core.index": ("GET", "/", everyone(200)),
+    "accounts.login": ("GET", "/login", {**everyone(302), "anonymous": 200}),
+    "accounts.logout": ("GET", "/logout", {**everyone(200), "anonymous": 302}),
+    "accounts.reset_request": ("GET", "/reset", everyone(200)),
+    "accounts.reset_password": ("GET", "/reset/not-a-token", everyone(400)),
+    "accounts.account": ("GET", "/account", SIGNED_IN),
+    "accounts.change_password": ("POST", "/account/password",
+                                 {**everyone(400), "anonymous": 302}),
+    "accounts.sign_out_everywhere": ("POST", "/account/sign-out-everywhere", everyone(302)),
+    "accounts.admin_users": ("GET", "/admin/users", ADMIN_ONLY),
+    "accounts.admin_user_new": ("GET", "/admin/users/new", ADMIN_ONLY),
+    "accounts.admin_user": ("GET", "/admin/users/{outsider}", ADMIN_ONLY),
+    "accounts.admin_user_set_active": ("POST", "/admin/users/{outsider}/active",
+                                       {**ADMIN_ONLY, "admin": 303}),
+    "jobs.index": ("GET", "/admin/jobs/", ADMIN_ONLY),
+}
+
+
+def test_matrix_covers_every_route(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints == set(MATRIX), (
+        f"missing from the matrix: {sorted(endpoints - set(MATRIX))}; "
+        f"stale in the matrix: {sorted(set(MATRIX) - endpoints)}"
+    )
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("endpoint", sorted(MATRIX))
+def test_route_answers_each_role_as_expected(world, role_client, endpoint, role):
+    method, template, expected = MATRIX[endpoint]
+    path = template.format(**world)
+    client = role_client(role)
+    response = client.get(path) if method == "GET" else post_form(client, path, {})
+    response.close()  # static files are streamed from an open file
+    assert response.status_code == expected[role], (
+        f"{method} {path} as {role}: {response.status_code}, expected {expected[role]}"
+    )
+    if expected[role] == 302 and role == "anonymous" and endpoint not in {
+        "accounts.sign_out_everywhere", "accounts.logout"
+    }:
+        assert response.headers["Location"].startswith("/login")
