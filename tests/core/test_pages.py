@@ -116,3 +116,52 @@ def test_logout_via_form_signs_out(app, world, login_as):
     response = post_form(client, "/logout")
     assert response.status_code == 302
     assert "Sign in" in client.get("/").get_data(as_text=True)
+
+
+def test_forwarded_headers_are_ignored_without_configured_proxies(app):
+    @app.get("/whoami-for-test")
+    def whoami():
+        from flask import request
+
+        return f"{request.remote_addr} {request.scheme}"
+
+    from dap import policy
+
+    policy.declare(policy.Access.PUBLIC, app.view_functions["whoami"])
+    response = app.test_client().get("/whoami-for-test", headers={
+        "X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"})
+    assert response.get_data(as_text=True) == "127.0.0.1 http"
+
+
+def test_forwarded_headers_are_trusted_from_the_configured_proxy(database_url, tmp_path):
+    from dap import create_app, policy
+    from tests.conftest import test_overrides
+
+    app = create_app({**test_overrides(database_url, tmp_path), "PROXY_COUNT": 1})
+
+    @app.get("/whoami-for-test")
+    def whoami():
+        from flask import request
+
+        return f"{request.remote_addr} {request.scheme}"
+
+    policy.declare(policy.Access.PUBLIC, app.view_functions["whoami"])
+    response = app.test_client().get("/whoami-for-test", headers={
+        "X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"})
+    assert response.get_data(as_text=True) == "203.0.113.9 https"
+
+
+def test_header_shows_who_is_signed_in_and_their_roles(app, world, role_client):
+    page = role_client("patron").get("/").get_data(as_text=True)
+    assert "Pat Patron" in page
+    assert 'class="badge badge-patron">patron<' in page
+    admin_page = role_client("admin").get("/").get_data(as_text=True)
+    assert 'class="badge badge-admin">admin<' in admin_page
+    facilitator_page = role_client("facilitator").get("/").get_data(as_text=True)
+    assert 'class="badge badge-facilitator">facilitator<' in facilitator_page
+
+
+def test_dashboard_lists_cohorts_and_patron_links(world, role_client):
+    page = role_client("patron").get("/").get_data(as_text=True)
+    assert "Your cohorts" in page
+    assert "Alex Participant" in page  # the participant this patron looks out for
