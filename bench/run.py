@@ -1,0 +1,284 @@
+"""DAP's request bench: throughput, latency and SQL queries per request for the main pages.
+
+Run from the project root (``make bench``)::
+
+    .venv/bin/python bench/run.py [--seconds 3] [--json bench/results/latest.json]
+
+One process, the Flask test client (no network, no server), a temporary SQLite file with
+the demo data, production password-hash parameters and rate limiting off. See
+bench/README.md for what the numbers mean and what they do not.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import event, select
+
+from dap import create_app
+from dap.accounts.models import User
+from dap.accounts.services import HashParams
+from dap.cohorts.models import Cohort, CohortRole, Membership, PatronLink, Team
+from dap.demo import DEMO_PASSWORD, load_demo
+from dap.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULT_JSON = ROOT / "bench" / "results" / "latest.json"
+CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+EXTRA_PARTICIPANTS = 200
+SCALING_REQUESTS = 20  # requests per page when only the query count is wanted
+
+
+@dataclass
+class Result:
+    name: str
+    method: str
+    path: str
+    requests: int
+    seconds: float
+    rps: float
+    vs_healthz: float
+    mean_ms: float
+    p95_ms: float
+    queries_per_request: float
+
+
+class QueryCounter:
+    """Counts every statement the engine sends (``before_cursor_execute``)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, *args, **kwargs) -> None:
+        self.count += 1
+
+
+def make_app(workdir: Path) -> Flask:
+    app = create_app({
+        "TESTING": False,  # production-like error handling; nothing here relies on TESTING
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.sqlite3'}",
+        "SECRET_KEY": "bench-secret-key",
+        "PASSWORD_HASH_PARAMS": None,  # the production argon2id profile
+        "OUTBOX_DIR": str(workdir / "outbox"),
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_ENABLED": False,
+        "MAIL_URL": "",
+        "SCHEDULER": "off",
+    })
+    logging.getLogger("dap.request").setLevel(logging.WARNING)
+    return app
+
+
+def csrf_token(html: str) -> str:
+    match = CSRF_RE.search(html)
+    if not match:
+        raise SystemExit("bench: no CSRF token on the sign-in page")
+    return next(g for g in match.groups() if g)
+
+
+def signed_in(app: Flask, email: str) -> FlaskClient:
+    """A client signed in through the real form (GET /login for the token, then POST)."""
+    client = app.test_client()
+    page = client.get("/login")
+    response = client.post("/login", data={
+        "csrf_token": csrf_token(page.get_data(as_text=True)),
+        "email": email,
+        "password": DEMO_PASSWORD,
+    })
+    if response.status_code != 302:
+        raise SystemExit(f"bench: signing in as {email} failed with {response.status_code}")
+    return client
+
+
+def get_ok(client: FlaskClient, path: str) -> None:
+    response = client.get(path)
+    if response.status_code != 200:
+        raise SystemExit(f"bench: GET {path} answered {response.status_code}")
+    response.close()
+
+
+def measure(client: FlaskClient, path: str, seconds: float, counter: QueryCounter) -> dict:
+    for _ in range(5):  # warm up: template compilation, first connections
+        get_ok(client, path)
+    latencies: list[float] = []
+    counter.count = 0
+    started = time.perf_counter()
+    deadline = started + seconds
+    while True:
+        t0 = time.perf_counter()
+        get_ok(client, path)
+        t1 = time.perf_counter()
+        latencies.append(t1 - t0)
+        if t1 >= deadline:
+            break
+    elapsed = time.perf_counter() - started
+    n = len(latencies)
+    p95 = statistics.quantiles(latencies, n=20, method="inclusive")[18] if n > 1 else latencies[0]
+    return {
+        "requests": n,
+        "seconds": round(elapsed, 3),
+        "rps": n / elapsed,
+        "mean_ms": statistics.fmean(latencies) * 1000,
+        "p95_ms": p95 * 1000,
+        "queries_per_request": counter.count / n,
+    }
+
+
+def queries_per_request(client: FlaskClient, path: str, counter: QueryCounter) -> float:
+    get_ok(client, path)
+    counter.count = 0
+    for _ in range(SCALING_REQUESTS):
+        get_ok(client, path)
+    return counter.count / SCALING_REQUESTS
+
+
+def grow_cohort(extra: int) -> int:
+    """Add ``extra`` participants to the demo cohort, each linked to the demo patron so that
+    the patron's dashboard lists them too. Returns the cohort's participant count."""
+    cohort = db.session.scalars(select(Cohort)).one()
+    teams = db.session.scalars(select(Team).order_by(Team.id)).all()
+    patron = db.session.scalars(select(User).where(User.email == "patron@example.org")).one()
+    password_hash = patron.password_hash  # nobody signs in as these; hashing 200 times is slow
+    for i in range(extra):
+        person = User(email=f"bench.participant{i:03d}@example.org", name=f"Bench Participant {i:03d}",
+                      password_hash=password_hash, timezone=cohort.timezone)
+        db.session.add(person)
+        db.session.add(Membership(cohort=cohort, user=person, role=CohortRole.PARTICIPANT,
+                                  team=teams[i % len(teams)]))
+        db.session.add(PatronLink(cohort=cohort, patron=patron, participant=person))
+    db.session.commit()
+    return len(db.session.scalars(
+        select(Membership).where(Membership.cohort_id == cohort.id,
+                                 Membership.role == CohortRole.PARTICIPANT)
+    ).all())
+
+
+def run(seconds: float) -> dict:
+    with tempfile.TemporaryDirectory(prefix="dap-bench-") as tmp:
+        app = make_app(Path(tmp))
+        with app.app_context():
+            db.create_all()
+            # PASSWORD_HASH_PARAMS None means the production profile, HashParams()'s defaults.
+            load_demo(params=app.config["PASSWORD_HASH_PARAMS"] or HashParams())
+            db.session.commit()
+            db.session.remove()
+            counter = QueryCounter()
+            event.listen(db.engine, "before_cursor_execute", counter)
+
+        clients = {
+            "anonymous": app.test_client(),
+            "participant": signed_in(app, "participant@example.org"),
+            "facilitator": signed_in(app, "facilitator@example.org"),
+            "patron": signed_in(app, "patron@example.org"),
+            "admin": signed_in(app, "admin@example.org"),
+        }
+        cases = [
+            ("healthz", "anonymous", "/healthz"),
+            ("sign-in page (anonymous)", "anonymous", "/login"),
+            ("dashboard (participant)", "participant", "/"),
+            ("dashboard (facilitator)", "facilitator", "/"),
+            ("user list (admin)", "admin", "/admin/users"),
+        ]
+        results: list[Result] = []
+        baseline = None
+        for name, who, path in cases:
+            m = measure(clients[who], path, seconds, counter)
+            baseline = baseline or m["rps"]
+            results.append(Result(name=name, method="GET", path=path, vs_healthz=m["rps"] / baseline,
+                                  **m))
+
+        scaling_cases = [
+            ("dashboard (participant)", "participant", "/"),
+            ("dashboard (facilitator)", "facilitator", "/"),
+            ("dashboard (patron)", "patron", "/"),
+            ("user list (admin)", "admin", "/admin/users"),
+        ]
+        before = {name: queries_per_request(clients[who], path, counter)
+                  for name, who, path in scaling_cases}
+        with app.app_context():
+            participants_before = len(db.session.scalars(
+                select(Membership).where(Membership.role == CohortRole.PARTICIPANT)).all())
+            participants_after = grow_cohort(EXTRA_PARTICIPANTS)
+            db.session.remove()
+        after = {name: queries_per_request(clients[who], path, counter)
+                 for name, who, path in scaling_cases}
+        with app.app_context():
+            db.engine.dispose()
+
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "database": "sqlite (temporary file)",
+        "seconds_per_case": seconds,
+        "results": [asdict(r) for r in results],
+        "scaling": {
+            "participants_before": participants_before,
+            "participants_after": participants_after,
+            "requests_per_page": SCALING_REQUESTS,
+            "queries_per_request": [
+                {"name": name, "before": before[name], "after": after[name],
+                 "grows": after[name] > before[name]}
+                for name, _, _ in scaling_cases
+            ],
+        },
+    }
+
+
+def print_report(report: dict) -> None:
+    print(f"DAP bench · {report['date']} · Python {report['python']} · {report['platform']}")
+    print(f"{report['database']}, test client, {report['seconds_per_case']:g} s per case\n")
+    header = f"{'case':<26} {'path':<13} {'req/s':>8} {'vs healthz':>10} {'mean ms':>8} {'p95 ms':>8} " \
+             f"{'queries/req':>11}"
+    print(header)
+    print("-" * len(header))
+    for r in report["results"]:
+        print(f"{r['name']:<26} {r['path']:<13} {r['rps']:>8.0f} {r['vs_healthz']:>10.2f} "
+              f"{r['mean_ms']:>8.2f} {r['p95_ms']:>8.2f} {r['queries_per_request']:>11.1f}")
+    s = report["scaling"]
+    print(f"\nqueries per request as the cohort grows ({s['participants_before']} -> "
+          f"{s['participants_after']} participants; the new ones all linked to the demo patron)")
+    header = f"{'case':<26} {'before':>7} {'after':>7}  verdict"
+    print(header)
+    print("-" * len(header))
+    for row in s["queries_per_request"]:
+        verdict = "GROWS (N+1?)" if row["grows"] else "constant"
+        print(f"{row['name']:<26} {row['before']:>7.1f} {row['after']:>7.1f}  {verdict}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=3.0,
+                        help="how long to measure each case (default 3)")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON,
+                        help=f"where to write the results (default {DEFAULT_JSON.relative_to(ROOT)})")
+    args = parser.parse_args(argv)
+    if args.seconds <= 0:
+        parser.error("--seconds must be positive")
+
+    report = run(args.seconds)
+    print_report(report)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    print(f"\nwritten to {args.json}")
+    return 1 if any(row["grows"] for row in report["scaling"]["queries_per_request"]) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
