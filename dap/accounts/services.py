@@ -310,6 +310,17 @@ def load_session_user(identity: str, *, max_age: timedelta) -> User | None:
     return user
 
 
+def list_sessions(user: User) -> list[tuple[UserSession, bool]]:
+    """The browsers ``user`` is signed in on, newest first, each with whether it is the
+    one ``user`` was loaded for."""
+    rows = db.session.scalars(
+        select(UserSession).where(UserSession.user_id == user.id)
+        .order_by(UserSession.created_at.desc(), UserSession.id.desc())
+    ).all()
+    current = _token_hash(user.session_token) if user.session_token else ""
+    return [(row, row.token_hash == current) for row in rows]
+
+
 def end_other_sessions(user: User) -> None:
     """End every session of ``user``: bump the epoch in SQL (so every cookie issued before
     stops working) and delete the session rows. The caller signs the current browser in

@@ -228,7 +228,7 @@ def account():
     status = 400 if request.method == "POST" else 200
     return render_template(
         "accounts/account.html", profile=profile, password=ChangePasswordForm(prefix="pw"),
-        confirm=ConfirmForm(),
+        confirm=ConfirmForm(), sessions=services.list_sessions(current_user),
     ), status
 
 
@@ -252,7 +252,8 @@ def change_password():
     profile = ProfileForm(prefix="profile", obj=current_user)
     profile.timezone.choices = services.timezone_names()
     return render_template("accounts/account.html", profile=profile, password=form,
-                           confirm=ConfirmForm()), 400
+                           confirm=ConfirmForm(),
+                           sessions=services.list_sessions(current_user)), 400
 
 
 @bp.route("/account/sign-out-everywhere", methods=["POST"])

@@ -267,3 +267,16 @@ def test_logout_post_without_csrf_is_refused(alex, login_as):
     client = login_as(alex)
     assert client.post("/logout").status_code == 400
     assert client.get("/account").status_code == 200
+
+
+def test_account_page_lists_signed_in_devices(app, alex, login_as):
+    phone = login_as(alex)
+    laptop = app.test_client()
+    post_form(laptop, "/login", {"email": "alex@example.org", "password": factories.PASSWORD},
+              headers={"User-Agent": "LaptopBrowser/1.0"})
+    page = laptop.get("/account").get_data(as_text=True)
+    assert "signed in on 2 devices" in page
+    assert "LaptopBrowser/1.0 <strong>(this device)</strong>" in page
+    post_form(laptop, "/account/sign-out-everywhere")
+    assert "signed in on 1 device." in laptop.get("/account").get_data(as_text=True)
+    assert phone.get("/account").status_code == 302
