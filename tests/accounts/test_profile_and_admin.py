@@ -74,9 +74,11 @@ def test_unicode_name_is_kept(app, alex, login_as):
 def test_admin_lists_and_searches_users(app, world, role_client):
     client = role_client("admin")
     page = client.get("/admin/users").get_data(as_text=True)
-    assert "Alex Participant" in page and "Pat Patron" in page
+    assert "Alex Participant" in page
+    assert "Pat Patron" in page
     found = client.get("/admin/users?q=PATRON").get_data(as_text=True)
-    assert "Pat Patron" in found and "Alex Participant" not in found
+    assert "Pat Patron" in found
+    assert "Alex Participant" not in found
     nothing = client.get("/admin/users?q=%25_%5C").get_data(as_text=True)
     assert "No users match" in nothing
 
@@ -95,7 +97,8 @@ def test_admin_creates_a_user_who_gets_a_set_password_email(app, world, role_cli
     assert response.status_code == 302
     with app.app_context():
         user = db.session.scalar(select(User).where(User.email == "newton@example.org"))
-        assert user.is_facilitator and not user.is_admin
+        assert user.is_facilitator
+        assert not user.is_admin
         assert user.password_hash == ""
         mail = db.session.scalars(select(OutboxMessage)).one()
         assert mail.to_addr == "newton@example.org"
@@ -129,10 +132,12 @@ def test_admin_grants_and_removes_site_roles(app, world, role_client):
     response = post_form(client, f"/admin/users/{uid}", {"is_facilitator": "y", "is_admin": "y"})
     assert response.status_code == 302
     user = get_user(app, uid)
-    assert user.is_facilitator and user.is_admin
+    assert user.is_facilitator
+    assert user.is_admin
     post_form(client, f"/admin/users/{uid}", {})
     user = get_user(app, uid)
-    assert not user.is_facilitator and not user.is_admin
+    assert not user.is_facilitator
+    assert not user.is_admin
 
 
 def test_admin_cannot_remove_own_admin_role(app, world, role_client):
