@@ -8,9 +8,9 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from dap.accounts import services as accounts
 from dap.accounts.models import User
@@ -25,6 +25,7 @@ def _hash_params() -> accounts.HashParams:
 
 
 @click.command("create-user")
+@with_appcontext
 @click.option("--email", required=True)
 @click.option("--name", required=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
@@ -43,12 +44,14 @@ def create_user_command(email: str, name: str, password: str, is_admin: bool,
         )
     except DomainError as error:
         db.session.rollback()
-        raise click.ClickException(error.message) from None
+        where = f"Invalid value for '--{error.field}': " if error.field else ""
+        raise click.ClickException(f"{where}{error.message}") from None
     db.session.commit()
     click.echo(f"Created user {user.id} <{user.email}>")
 
 
 @click.command("demo")
+@with_appcontext
 def demo_command() -> None:
     """Load the demo data into an empty database (does nothing if any user exists)."""
     from dap.demo import load_demo
@@ -64,19 +67,34 @@ def demo_command() -> None:
 
 
 @click.command("backup")
+@with_appcontext
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 def backup_command(path: Path) -> None:
     """Copy the SQLite database to PATH while the app keeps running (online backup)."""
     url = make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
-    if url.get_backend_name() != "sqlite":
+    backend = url.get_backend_name()
+    if backend == "postgresql":
+        # pg_dump wants a libpq address: no "+psycopg" driver, and no password on the
+        # command line (it reads PGPASSWORD or ~/.pgpass).
+        # (URL.set(password=None) would keep the password, so build the address anew.)
+        dsn = URL.create("postgresql", username=url.username, host=url.host, port=url.port,
+                         database=url.database, query=url.query).render_as_string()
         raise click.ClickException(
-            "This database is not SQLite. Back up PostgreSQL with its own tools, for example:\n"
-            "  pg_dump --format=custom --file=dap.dump \"$DATABASE_URL\"\n"
-            "and restore with pg_restore (see README, Backup and restore)."
+            "This database is PostgreSQL, which `backup` does not copy. Use pg_dump:\n"
+            f"  pg_dump --format=custom --file=dap.dump '{dsn}'\n"
+            "(the password comes from PGPASSWORD or ~/.pgpass) and restore with pg_restore "
+            "(see README, Backup and restore)."
+        )
+    if backend != "sqlite":
+        raise click.ClickException(
+            f"`backup` copies SQLite databases only; back up {backend} with its own tools."
         )
     source_path = db.engine.url.database
     if not source_path or source_path == ":memory:":
         raise click.ClickException("An in-memory database cannot be backed up.")
+    if not Path(source_path).is_file():
+        # sqlite3.connect would quietly create an empty database and "back up" that.
+        raise click.ClickException(f"The database file {source_path} does not exist.")
     if path.exists():
         raise click.ClickException(f"{path} already exists; choose a new file name.")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -87,6 +105,10 @@ def backup_command(path: Path) -> None:
             source.backup(target)
         check = target.execute("PRAGMA integrity_check").fetchone()[0]
         users = target.execute("SELECT count(*) FROM users").fetchone()[0]
+    except sqlite3.Error as error:
+        target.close()
+        path.unlink(missing_ok=True)  # never leave a half-written backup behind
+        raise click.ClickException(f"The backup failed: {error}") from None
     finally:
         target.close()
         source.close()
@@ -112,13 +134,14 @@ def run_due_command() -> None:
 @jobs_cli.command("list")
 def list_jobs_command() -> None:
     """List the registered scans."""
-    from dap.jobs.registry import JOBS
+    from dap.jobs import registry
 
-    for job in JOBS:
+    for job in registry.JOBS:
         click.echo(f"{job.id}\tevery {job.seconds}s\t{job.description}")
 
 
 @click.command("scheduler")
+@with_appcontext
 def scheduler_command() -> None:
     """Run the job scheduler in the foreground (its own process in production)."""
     from dap.jobs.scheduler import run_blocking

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -35,8 +36,25 @@ def deliver_outbox(app: Flask) -> str:
     return report.summary()
 
 
+#: how long job run records are kept
+JOB_RUN_HISTORY = timedelta(days=30)
+
+
+def prune_history(app: Flask) -> str:
+    """Forget what has expired: browser sessions older than the remember-me lifetime and
+    job run records older than 30 days."""
+    from dap.accounts.services import prune_sessions
+    from dap.jobs.runner import prune_job_runs
+
+    sessions = prune_sessions(older_than=app.config["REMEMBER_COOKIE_DURATION"])
+    runs = prune_job_runs(older_than=JOB_RUN_HISTORY)
+    return f"removed {sessions} expired sessions, {runs} old job runs"
+
+
 JOBS: list[JobDefinition] = [
     JobDefinition("deliver_outbox", deliver_outbox, 60, "Send due emails from the outbox"),
+    JobDefinition("prune_history", prune_history, 3600,
+                  "Remove expired sessions and old job records"),
 ]
 
 

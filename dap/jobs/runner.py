@@ -10,13 +10,14 @@ import traceback
 from datetime import timedelta
 
 from flask import Flask
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from dap.clock import now_utc
 from dap.extensions import db
+from dap.jobs import registry
 from dap.jobs.models import JobRun, SchedulerLease
-from dap.jobs.registry import JOBS, JobDefinition
+from dap.jobs.registry import JobDefinition
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +57,9 @@ def run_job(app: Flask, job: JobDefinition, *, runner: str) -> JobRun:
 
 def run_due(app: Flask, *, runner: str) -> list[JobRun]:
     """One pass of every registered scan (``flask --app dap jobs run-due``). Safe to run
-    twice or concurrently: each scan claims its rows before acting on them."""
-    return [run_job(app, job, runner=runner) for job in JOBS]
+    twice or concurrently: each scan claims its rows before acting on them. The registry is
+    read at call time, so it is the one list that decides what runs."""
+    return [run_job(app, job, runner=runner) for job in registry.JOBS]
 
 
 def latest_runs() -> dict[str, JobRun]:
@@ -67,6 +69,12 @@ def latest_runs() -> dict[str, JobRun]:
     )
     rows = db.session.scalars(select(JobRun).join(newest, JobRun.id == newest.c.id)).all()
     return {row.job_id: row for row in rows}
+
+
+def prune_job_runs(*, older_than: timedelta) -> int:
+    """Delete run records that started more than ``older_than`` ago; returns how many."""
+    result = db.session.execute(delete(JobRun).where(JobRun.started_at < now_utc() - older_than))
+    return result.rowcount or 0
 
 
 def acquire_lease(holder: str, *, ttl: timedelta) -> bool:
@@ -85,13 +93,15 @@ def acquire_lease(holder: str, *, ttl: timedelta) -> bool:
         return True
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # RETURNING, not rowcount, tells whether the row was stored (psycopg can report -1).
     inserted = db.session.execute(
         insert(SchedulerLease)
         .values(name=LEASE_NAME, holder=holder, expires_at=expires)
         .on_conflict_do_nothing(index_elements=["name"])
-    )
+        .returning(SchedulerLease.name)
+    ).scalar_one_or_none()
     db.session.commit()
-    return inserted.rowcount == 1
+    return inserted is not None
 
 
 def release_lease(holder: str) -> None:

@@ -16,7 +16,8 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from dap.jobs.registry import JOBS, JobDefinition
+from dap.jobs import registry
+from dap.jobs.registry import JobDefinition
 from dap.jobs.runner import acquire_lease, process_name, release_lease, run_job
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ def configure(scheduler: BaseScheduler, app: Flask, holder: str) -> BaseSchedule
     missed runs and never running one scan twice at once."""
     scheduler.add_job(_renew, "interval", seconds=LEASE_RENEW_SECONDS, args=[app, holder],
                       id="lease", replace_existing=True, coalesce=True, max_instances=1)
-    for job in JOBS:
+    for job in registry.JOBS:
         scheduler.add_job(
             _run_if_leader, "interval", seconds=job.seconds, args=[app, job, holder],
             id=job.id, name=job.description, replace_existing=True, coalesce=True,
@@ -86,7 +87,7 @@ def run_blocking(app: Flask) -> None:
     holder = process_name("scheduler")
     scheduler = BlockingScheduler(timezone="UTC")
     configure(scheduler, app, holder)
-    log.info("scheduler started (%s); jobs: %s", holder, ", ".join(j.id for j in JOBS))
+    log.info("scheduler started (%s); jobs: %s", holder, ", ".join(j.id for j in registry.JOBS))
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):

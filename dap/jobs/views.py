@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from dap import policy
 from dap.extensions import db
+from dap.jobs import registry
 from dap.jobs.models import JobRun
-from dap.jobs.registry import JOBS
 from dap.jobs.runner import latest_runs
 
 bp = Blueprint("jobs", __name__, url_prefix="/admin/jobs")
@@ -18,4 +18,4 @@ bp = Blueprint("jobs", __name__, url_prefix="/admin/jobs")
 @policy.admin
 def index():
     recent = db.session.scalars(select(JobRun).order_by(JobRun.id.desc()).limit(20)).all()
-    return render_template("jobs/index.html", jobs=JOBS, latest=latest_runs(), recent=recent)
+    return render_template("jobs/index.html", jobs=registry.JOBS, latest=latest_runs(), recent=recent)

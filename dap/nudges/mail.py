@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
@@ -19,8 +20,9 @@ class Transport(Protocol):
 
 
 class SMTPTransport:
-    """Sends over SMTP. ``smtp://`` upgrades with STARTTLS when the server offers it;
-    ``smtps://`` connects over TLS from the start."""
+    """Sends over SMTP. ``smtp://`` upgrades with STARTTLS when the server offers it (and
+    will not send a password unencrypted except to a server on this machine); ``smtps://``
+    connects over TLS from the start."""
 
     def __init__(self, url: str, *, timeout: float = 15) -> None:
         parts = urlsplit(url)
@@ -32,6 +34,9 @@ class SMTPTransport:
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
         self.timeout = timeout
+
+    def _loopback(self) -> bool:
+        return self.host in {"localhost", "127.0.0.1", "::1"}
 
     def send(self, message: EmailMessage) -> None:
         context = ssl.create_default_context()
@@ -47,6 +52,11 @@ class SMTPTransport:
                 client.starttls(context=context)
                 client.ehlo()
             if self.username:
+                if not self.tls and not client.has_extn("starttls") and not self._loopback():
+                    raise smtplib.SMTPException(
+                        "the mail server offers no STARTTLS: refusing to send the password "
+                        "unencrypted (use smtps:// or a server that supports STARTTLS)"
+                    )
                 client.login(self.username, self.password or "")
             client.send_message(message)
 
@@ -71,8 +81,17 @@ def transport_for(mail_url: str, *, outbox_dir: Path, timeout: float) -> Transpo
     return FileTransport(outbox_dir)
 
 
+def message_id(*, outbox_id: int, dedup_key: str, domain: str) -> str:
+    """The Message-ID of one outbox row: the same on every attempt, so a retry after a
+    send whose answer was lost is recognisable as the same email. The dedup key is hashed,
+    never shown (it may hold part of a reset token)."""
+    digest = hashlib.sha256(dedup_key.encode()).hexdigest()[:16]
+    return f"<dap.outbox.{outbox_id}.{digest}@{domain}>"
+
+
 def build_message(
-    *, sender: str, to: str, subject: str, text: str, html: str, outbox_id: int, domain: str
+    *, sender: str, to: str, subject: str, text: str, html: str, outbox_id: int,
+    dedup_key: str, domain: str,
 ) -> EmailMessage:
     """A multipart/alternative email with a stable Message-ID per outbox row."""
     message = EmailMessage()
@@ -80,7 +99,7 @@ def build_message(
     message["To"] = to
     message["Subject"] = subject
     message["Date"] = format_datetime(now_utc())
-    message["Message-ID"] = make_msgid(idstring=f"outbox{outbox_id}", domain=domain)
+    message["Message-ID"] = message_id(outbox_id=outbox_id, dedup_key=dedup_key, domain=domain)
     message["X-DAP-Outbox-Id"] = str(outbox_id)
     message["Auto-Submitted"] = "auto-generated"
     message.set_content(text)

@@ -52,19 +52,26 @@ def queue_email(
     }
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(OutboxMessage).values(**values).on_conflict_do_nothing(
-        index_elements=["dedup_key"]
+    stmt = (
+        insert(OutboxMessage).values(**values)
+        .on_conflict_do_nothing(index_elements=["dedup_key"])
+        .returning(OutboxMessage.id)
     )
-    result = db.session.execute(stmt)
-    stored = bool(result.rowcount)
+    # RETURNING, not rowcount: with psycopg the insert's rowcount is -1 (truthy) whether
+    # or not a row was stored.
+    stored = db.session.execute(stmt).scalar_one_or_none() is not None
     if not stored:
         log.info("email %s already queued; not stored again", dedup_key)
     return stored
 
 
 def backoff(attempts: int) -> timedelta:
-    """Wait before attempt ``attempts + 1``: 1, 2, 4 … minutes, at most six hours."""
-    return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
+    """Wait before attempt ``attempts + 1``: 1, 2, 4 … minutes, at most six hours.
+
+    The exponent is capped first: ``timedelta * 2**n`` overflows for n in the high thirties,
+    and a high ``MAIL_MAX_ATTEMPTS`` must not crash a delivery run."""
+    doublings = min(max(attempts - 1, 0), 20)  # 2**20 minutes is far past the ceiling
+    return min(BACKOFF_BASE * (2 ** doublings), BACKOFF_MAX)
 
 
 @dataclass
@@ -132,7 +139,8 @@ def deliver_due(
         try:
             transport.send(build_message(
                 sender=sender, to=row.to_addr, subject=row.subject, text=row.body_text,
-                html=row.body_html, outbox_id=row.id, domain=domain,
+                html=row.body_html, outbox_id=row.id, dedup_key=row.dedup_key,
+                domain=domain,
             ))
         except Exception as exc:  # noqa: BLE001 - any transport failure is retried later
             row.attempts += 1

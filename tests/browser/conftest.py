@@ -45,6 +45,10 @@ def live_server(app) -> Iterator[str]:
         db.session.commit()
         db.session.remove()
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=QuietHandler)
+    # Wait for in-flight requests on close, so none is cut off mid-response (a static file
+    # left open would surface later as a ResourceWarning in another test).
+    server.daemon_threads = False
+    server.block_on_close = True
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     try:

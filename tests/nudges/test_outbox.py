@@ -1,0 +1,577 @@
+"""The email outbox against a real SMTP server (aiosmtpd on 127.0.0.1): queueing,
+delivery, retries with backoff, giving up, dedup, claims, SMTP AUTH and .eml files."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+from sqlalchemy import select, update
+
+from dap.extensions import db
+from dap.jobs.registry import deliver_outbox
+from dap.nudges import services
+from dap.nudges.mail import FileTransport, SMTPTransport, message_id, transport_for
+from dap.nudges.models import OutboxMessage, OutboxStatus
+from dap.nudges.services import backoff, queue_email
+from tests.conftest import post_form
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+LINK = "https://dap.example.org/reset/abc123"
+
+
+# --- a real SMTP server ----------------------------------------------------------------------
+
+
+@dataclass
+class Received:
+    mail_from: str
+    rcpt_tos: list[str]
+    message: EmailMessage
+    authenticated: bool
+    login: bytes | None
+
+
+class Inbox:
+    """aiosmtpd handler: keeps every message it accepts; can refuse the next few with 451."""
+
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.refused: list[EmailMessage] = []
+        self.refuse_next = 0
+        self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+        if address.startswith("bounce@"):
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        message = message_from_bytes(envelope.original_content or envelope.content,
+                                     policy=policy.default)
+        with self.lock:
+            if self.refuse_next:
+                self.refuse_next -= 1
+                self.refused.append(message)
+                return "451 4.3.0 Mailbox busy, try again later"
+            auth = getattr(session, "auth_data", None)
+            self.received.append(Received(
+                mail_from=envelope.mail_from, rcpt_tos=list(envelope.rcpt_tos), message=message,
+                authenticated=bool(session.authenticated),
+                login=auth.login if isinstance(auth, LoginPassword) else None,
+            ))
+        return "250 2.0.0 Message accepted"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LocalSMTP:
+    """An SMTP server on 127.0.0.1 that can be stopped and started again on the same port."""
+
+    def __init__(self, **smtp_options) -> None:
+        self.port = free_port()
+        self.inbox = Inbox()
+        self.options = smtp_options
+        self.controller: Controller | None = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> LocalSMTP:
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port,
+                                     **self.options)
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp_server(app):
+    """A running SMTP server that ``app`` is configured to send through."""
+    server = LocalSMTP().start()
+    app.config["MAIL_URL"] = server.url
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp_down(app):
+    """An SMTP address with nothing listening yet; ``.start()`` brings the server up."""
+    server = LocalSMTP()
+    app.config["MAIL_URL"] = server.url
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _mail_settings(app):
+    app.config["BASE_URL"] = "https://dap.example.org"
+    app.config["MAIL_FROM"] = "DAP <dap@dap.example.org>"
+    app.config["MAIL_TIMEOUT_SECONDS"] = 5
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+class Person:
+    def __init__(self, first_name: str) -> None:
+        self.first_name = first_name
+
+
+def queue(app, *, to: str = "alex@example.org", key: str = "reset:1",
+          subject: str = "Reset your DAP password", first_name: str = "Alex",
+          send_after: datetime | None = None) -> bool:
+    """Queue a password-reset email (the real templates) and commit, as a view does."""
+    with app.app_context():
+        stored = queue_email(
+            to=to, subject=subject, template="password_reset",
+            context={"user": Person(first_name), "link": LINK, "minutes": 60},
+            dedup_key=key, kind="password_reset", send_after=send_after,
+        )
+        db.session.commit()
+    return stored
+
+
+def deliver(app) -> str:
+    """One run of the delivery job, wired from the app's configuration."""
+    with app.app_context():
+        return deliver_outbox(app)
+
+
+def outbox(app) -> list[OutboxMessage]:
+    with app.app_context():
+        rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        db.session.expunge_all()
+        return list(rows)
+
+
+def only_row(app) -> OutboxMessage:
+    rows = outbox(app)
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+def parts(message: EmailMessage) -> tuple[str, str]:
+    text = message.get_body(preferencelist=("plain",))
+    html = message.get_body(preferencelist=("html",))
+    assert text is not None, message
+    assert html is not None, message
+    return text.get_content(), html.get_content()
+
+
+# --- queueing --------------------------------------------------------------------------------
+
+
+def test_queued_email_is_a_pending_row_rendered_from_both_templates(app, frozen):
+    frozen(T0)
+    assert queue(app, first_name="Zoë") is True
+    row = only_row(app)
+    assert row.status == OutboxStatus.PENDING
+    assert row.attempts == 0
+    assert row.to_addr == "alex@example.org"
+    assert row.subject == "Reset your DAP password"
+    assert row.kind == "password_reset"
+    assert row.next_attempt_at == T0
+    assert "Hello Zoë," in row.body_text
+    assert LINK in row.body_text
+    assert f'href="{LINK}"' in row.body_html
+    assert row.sent_at is None
+
+
+def test_reusing_a_dedup_key_stores_and_sends_once(app, smtp_server):
+    assert queue(app, key="nudge:7:week-3") is True
+    assert queue(app, key="nudge:7:week-3", subject="A second, different subject") is False
+    assert only_row(app).subject == "Reset your DAP password"
+
+    assert deliver(app) == "sent 1, will retry 0, gave up 0"
+    assert deliver(app) == "sent 0, will retry 0, gave up 0"
+    assert [r.message["Subject"] for r in smtp_server.inbox.received] == ["Reset your DAP password"]
+
+
+def test_email_queued_for_later_waits_until_it_is_due(app, smtp_server, frozen):
+    frozen(T0)
+    queue(app, send_after=T0 + timedelta(hours=1))
+    assert deliver(app) == "sent 0, will retry 0, gave up 0"
+    frozen(T0 + timedelta(minutes=59))
+    deliver(app)
+    assert smtp_server.inbox.received == []
+    frozen(T0 + timedelta(hours=1))
+    assert deliver(app) == "sent 1, will retry 0, gave up 0"
+    assert len(smtp_server.inbox.received) == 1
+
+
+# --- delivery over SMTP ----------------------------------------------------------------------
+
+
+def test_due_email_is_delivered_over_smtp_with_text_and_html_parts(app, smtp_server, frozen):
+    frozen(T0)
+    queue(app, to="zoe@example.org", subject="Réinitialisez votre mot de passe DAP",
+          first_name="Zoë", key="reset:42")
+
+    assert deliver(app) == "sent 1, will retry 0, gave up 0"
+
+    [received] = smtp_server.inbox.received
+    assert received.rcpt_tos == ["zoe@example.org"]
+    assert received.mail_from == "dap@dap.example.org"
+    message = received.message
+    assert message["To"] == "zoe@example.org"
+    assert message["From"] == "DAP <dap@dap.example.org>"
+    assert message["Subject"] == "Réinitialisez votre mot de passe DAP"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message.get_content_type() == "multipart/alternative"
+    text, html = parts(message)
+    assert "Hello Zoë," in text
+    assert LINK in text
+    assert f'href="{LINK}"' in html
+    row = only_row(app)
+    assert message["X-DAP-Outbox-Id"] == str(row.id)
+    assert message["Message-ID"] == message_id(outbox_id=row.id, dedup_key="reset:42",
+                                               domain="dap.example.org")
+    assert message["Message-ID"].endswith("@dap.example.org>")
+    assert "reset:42" not in message["Message-ID"]  # the key is hashed, never shown
+
+    assert row.status == OutboxStatus.SENT
+    assert row.attempts == 1
+    assert row.sent_at == T0
+    assert row.last_error == ""
+
+
+def test_jobs_run_due_cli_delivers_through_the_configured_smtp_server(app, runner, smtp_server):
+    queue(app)
+    result = runner.invoke(args=["jobs", "run-due"])
+    assert result.exit_code == 0, result.output
+    assert "deliver_outbox: ok" in result.output
+    assert "sent 1, will retry 0, gave up 0" in result.output
+    [received] = smtp_server.inbox.received
+    assert received.message["To"] == "alex@example.org"
+    assert only_row(app).status == OutboxStatus.SENT
+
+
+def test_two_delivery_runs_one_after_another_send_once(app, smtp_server):
+    queue(app, key="a", to="a@example.org")
+    queue(app, key="b", to="b@example.org")
+    assert deliver(app) == "sent 2, will retry 0, gave up 0"
+    assert deliver(app) == "sent 0, will retry 0, gave up 0"
+    assert sorted(r.message["To"] for r in smtp_server.inbox.received) == [
+        "a@example.org", "b@example.org"]
+
+
+def test_one_refused_recipient_does_not_hold_up_the_others(app, smtp_server, frozen):
+    frozen(T0)
+    queue(app, key="bad", to="bounce@example.org")
+    queue(app, key="good", to="good@example.org")
+    assert deliver(app) == "sent 1, will retry 1, gave up 0"
+    assert [r.rcpt_tos for r in smtp_server.inbox.received] == [["good@example.org"]]
+    by_key = {row.dedup_key: row for row in outbox(app)}
+    assert by_key["good"].status == OutboxStatus.SENT
+    assert by_key["bad"].status == OutboxStatus.PENDING
+    assert "SMTPRecipientsRefused" in by_key["bad"].last_error
+
+
+def test_concurrent_delivery_runs_send_each_email_once(app, smtp_server, monkeypatch):
+    """Both runs find the same due row; the atomic claim lets only one of them send it."""
+    queue(app)
+    both_have_scanned = threading.Barrier(2, timeout=10)
+    real_claim = services._claim
+
+    def claim_together(message_id, now):
+        both_have_scanned.wait()
+        return real_claim(message_id, now)
+
+    monkeypatch.setattr(services, "_claim", claim_together)
+    reports: list[str] = []
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            reports.append(deliver(app))
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert sorted(reports) == ["sent 0, will retry 0, gave up 0", "sent 1, will retry 0, gave up 0"]
+    assert len(smtp_server.inbox.received) == 1
+    assert only_row(app).attempts == 1
+
+
+# --- failures, retries and giving up ---------------------------------------------------------
+
+
+def test_server_down_keeps_email_pending_with_backoff_then_delivers_once_when_back(
+    app, smtp_down, frozen
+):
+    frozen(T0)
+    queue(app)
+
+    assert deliver(app) == "sent 0, will retry 1, gave up 0"
+    row = only_row(app)
+    assert row.status == OutboxStatus.PENDING
+    assert row.attempts == 1
+    assert "ConnectionRefusedError" in row.last_error
+    assert row.next_attempt_at == T0 + timedelta(minutes=1)
+    assert row.claimed_at is None
+    assert row.sent_at is None
+
+    smtp_down.start()
+    frozen(T0 + timedelta(seconds=30))  # back up, but the retry is not due yet
+    assert deliver(app) == "sent 0, will retry 0, gave up 0"
+    assert smtp_down.inbox.received == []
+
+    frozen(T0 + timedelta(minutes=1, seconds=1))
+    assert deliver(app) == "sent 1, will retry 0, gave up 0"
+    assert deliver(app) == "sent 0, will retry 0, gave up 0"
+    assert len(smtp_down.inbox.received) == 1
+    row = only_row(app)
+    assert row.status == OutboxStatus.SENT
+    assert row.attempts == 2
+    assert row.last_error == ""
+    assert row.sent_at == T0 + timedelta(minutes=1, seconds=1)
+
+
+def test_server_stopped_after_a_delivery_loses_nothing(app, smtp_server, frozen):
+    frozen(T0)
+    queue(app, key="first")
+    assert deliver(app) == "sent 1, will retry 0, gave up 0"
+    smtp_server.stop()
+    queue(app, key="second", to="second@example.org")
+    assert deliver(app) == "sent 0, will retry 1, gave up 0"
+    smtp_server.start()
+    frozen(T0 + timedelta(minutes=2))
+    assert deliver(app) == "sent 1, will retry 0, gave up 0"
+    assert [r.message["To"] for r in smtp_server.inbox.received] == [
+        "alex@example.org", "second@example.org"]
+
+
+def test_backoff_doubles_after_each_failed_attempt(app, smtp_down, frozen):
+    frozen(T0)
+    queue(app)
+    deliver(app)
+    assert only_row(app).next_attempt_at == T0 + timedelta(minutes=1)
+    second = frozen(T0 + timedelta(minutes=1))
+    deliver(app)
+    row = only_row(app)
+    assert row.attempts == 2
+    assert row.next_attempt_at == second + timedelta(minutes=2)
+    third = frozen(second + timedelta(minutes=2))
+    deliver(app)
+    assert only_row(app).next_attempt_at == third + timedelta(minutes=4)
+
+
+def test_backoff_schedule_grows_to_a_six_hour_ceiling():
+    assert [backoff(n) for n in (1, 2, 3, 4)] == [
+        timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4), timedelta(minutes=8)]
+    assert backoff(9) == timedelta(minutes=256)
+    assert backoff(10) == timedelta(hours=6)
+    assert backoff(50) == timedelta(hours=6)
+    assert backoff(10**6) == timedelta(hours=6)  # no overflow, whatever MAIL_MAX_ATTEMPTS is
+
+
+def test_email_is_marked_failed_after_the_maximum_attempts(app, smtp_down, frozen):
+    app.config["MAIL_MAX_ATTEMPTS"] = 3
+    frozen(T0)
+    queue(app)
+    reports = []
+    for hour in range(3):
+        frozen(T0 + timedelta(hours=7 * hour))
+        reports.append(deliver(app))
+    assert reports == ["sent 0, will retry 1, gave up 0"] * 2 + ["sent 0, will retry 0, gave up 1"]
+    row = only_row(app)
+    assert row.status == OutboxStatus.FAILED
+    assert row.attempts == 3
+    assert "ConnectionRefusedError" in row.last_error
+
+    smtp_down.start()  # a failed email stays failed, even once the server is back
+    frozen(T0 + timedelta(days=2))
+    assert deliver(app) == "sent 0, will retry 0, gave up 0"
+    assert smtp_down.inbox.received == []
+
+
+def test_temporary_smtp_refusal_is_retried_with_the_same_message_id(app, smtp_server, frozen):
+    smtp_server.inbox.refuse_next = 1
+    frozen(T0)
+    queue(app)
+    assert deliver(app) == "sent 0, will retry 1, gave up 0"
+    row = only_row(app)
+    assert "SMTPDataError" in row.last_error
+    assert "451" in row.last_error
+
+    frozen(T0 + timedelta(minutes=1))
+    assert deliver(app) == "sent 1, will retry 0, gave up 0"
+    [refused] = smtp_server.inbox.refused
+    [received] = smtp_server.inbox.received
+    assert received.message["Message-ID"] == refused["Message-ID"]
+
+
+def test_a_stale_sending_claim_is_taken_over_and_a_fresh_one_is_left_alone(
+    app, smtp_server, frozen
+):
+    frozen(T0)
+    queue(app, key="crashed", to="crashed@example.org")
+    queue(app, key="in-flight", to="inflight@example.org")
+    with app.app_context():
+        for key, claimed in (("crashed", T0 - timedelta(minutes=11)),
+                             ("in-flight", T0 - timedelta(minutes=5))):
+            db.session.execute(
+                update(OutboxMessage).where(OutboxMessage.dedup_key == key)
+                .values(status=OutboxStatus.SENDING, claimed_at=claimed)
+            )
+        db.session.commit()
+
+    assert deliver(app) == "sent 1, will retry 0, gave up 0"
+    assert [r.message["To"] for r in smtp_server.inbox.received] == ["crashed@example.org"]
+    by_key = {row.dedup_key: row for row in outbox(app)}
+    assert by_key["crashed"].status == OutboxStatus.SENT
+    assert by_key["in-flight"].status == OutboxStatus.SENDING
+
+    frozen(T0 + timedelta(minutes=5, seconds=1))  # now the other claim is stale too
+    assert deliver(app) == "sent 1, will retry 0, gave up 0"
+    assert len(smtp_server.inbox.received) == 2
+
+
+# --- SMTP AUTH -------------------------------------------------------------------------------
+
+
+def _authenticator(server, session, envelope, mechanism, auth_data):
+    ok = (isinstance(auth_data, LoginPassword) and auth_data.login == b"mailer"
+          and auth_data.password == b"s3cret p@ss")
+    # handled=False: let aiosmtpd answer 535 itself when the credentials are wrong
+    return AuthResult(success=ok, handled=False, auth_data=auth_data)
+
+
+@pytest.fixture
+def smtp_with_auth(app):
+    server = LocalSMTP(authenticator=_authenticator, auth_require_tls=False).start()
+    yield server
+    server.stop()
+
+
+def test_smtp_auth_uses_the_user_and_password_from_the_url(app, smtp_with_auth):
+    # Percent-encoded in the URL, as a password with a space and an @ must be.
+    app.config["MAIL_URL"] = f"smtp://mailer:s3cret%20p%40ss@127.0.0.1:{smtp_with_auth.port}"
+    queue(app)
+    assert deliver(app) == "sent 1, will retry 0, gave up 0"
+    [received] = smtp_with_auth.inbox.received
+    assert received.authenticated is True
+    assert received.login == b"mailer"
+
+
+def test_wrong_smtp_password_keeps_the_email_for_a_retry(app, smtp_with_auth):
+    app.config["MAIL_URL"] = f"smtp://mailer:wrong@127.0.0.1:{smtp_with_auth.port}"
+    queue(app)
+    assert deliver(app) == "sent 0, will retry 1, gave up 0"
+    row = only_row(app)
+    assert row.status == OutboxStatus.PENDING
+    assert "SMTPAuthenticationError" in row.last_error
+    assert smtp_with_auth.inbox.received == []
+
+
+def test_password_is_never_sent_unencrypted_to_a_remote_server(app):
+    # 127.0.0.2 stands in for a remote server: not one of the loopback names DAP trusts.
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.2", port=free_port(),
+                            authenticator=_authenticator, auth_require_tls=False)
+    controller.start()
+    try:
+        app.config["MAIL_URL"] = f"smtp://mailer:s3cret%20p%40ss@127.0.0.2:{controller.port}"
+        queue(app)
+        assert deliver(app) == "sent 0, will retry 1, gave up 0"
+        assert "refusing to send the password unencrypted" in only_row(app).last_error
+        assert inbox.received == []
+    finally:
+        controller.stop()
+
+
+def test_smtp_transport_reads_host_port_and_credentials_from_the_url():
+    plain = SMTPTransport("smtp://mailer:s3cret%20p%40ss@mail.example.org:2525")
+    assert (plain.host, plain.port, plain.tls) == ("mail.example.org", 2525, False)
+    assert (plain.username, plain.password) == ("mailer", "s3cret p@ss")
+    tls = SMTPTransport("smtps://mail.example.org")
+    assert (tls.port, tls.tls, tls.username) == (465, True, None)
+    assert SMTPTransport("smtp://mail.example.org").port == 25
+    for bad in ("http://mail.example.org", "smtp://", "mail.example.org:25"):
+        with pytest.raises(ValueError, match="DAP_MAIL_URL"):
+            SMTPTransport(bad)
+
+
+# --- without a mail server: .eml files -------------------------------------------------------
+
+
+def test_without_mail_url_emails_are_written_as_eml_files(app):
+    app.config["MAIL_URL"] = ""
+    assert isinstance(transport_for("", outbox_dir=Path("x"), timeout=1), FileTransport)
+    queue(app, first_name="Zoë", key="reset:eml")
+    assert deliver(app) == "sent 1, will retry 0, gave up 0"
+
+    files = sorted(Path(app.config["OUTBOX_DIR"]).glob("*.eml"))
+    assert len(files) == 1
+    row = only_row(app)
+    assert files[0].name.endswith(f"-{row.id}.eml")
+    message = message_from_bytes(files[0].read_bytes(), policy=policy.default)
+    assert message["To"] == "alex@example.org"
+    assert message["Subject"] == "Reset your DAP password"
+    assert message["Message-ID"] == message_id(outbox_id=row.id, dedup_key="reset:eml",
+                                               domain="dap.example.org")
+    text, html = parts(message)
+    assert "Hello Zoë," in text
+    assert f'href="{LINK}"' in html
+    assert row.status == OutboxStatus.SENT
+
+    assert deliver(app) == "sent 0, will retry 0, gave up 0"
+    assert len(list(Path(app.config["OUTBOX_DIR"]).glob("*.eml"))) == 1
+
+
+# --- the password-reset flow -----------------------------------------------------------------
+
+
+def test_password_reset_request_queues_an_email_whose_link_opens_the_reset_form(
+    app, world, client, smtp_server
+):
+    from dap.accounts.models import User
+
+    with app.app_context():
+        email = db.session.get(User, world["participant"]).email
+
+    response = post_form(client, "/reset", {"email": email})
+    assert response.status_code == 200
+
+    row = only_row(app)
+    assert row.to_addr == email
+    assert row.kind == "password_reset"
+    assert row.status == OutboxStatus.PENDING
+    assert "https://dap.example.org/reset/" in row.body_text
+
+    assert deliver(app) == "sent 1, will retry 0, gave up 0"
+    [received] = smtp_server.inbox.received
+    text, _ = parts(received.message)
+    link = next(word for word in text.split() if "/reset/" in word)
+    assert client.get(urlsplit(link).path).status_code == 200
+
+
+def test_password_reset_for_an_unknown_address_queues_nothing(app, world, client):
+    response = post_form(client, "/reset", {"email": "nobody@example.org"})
+    assert response.status_code == 200
+    assert outbox(app) == []
