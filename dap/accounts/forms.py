@@ -30,24 +30,29 @@ class ResetRequestForm(FlaskForm):
     email = EmailField("Email", validators=EMAIL, render_kw={"autocomplete": "email"})
 
 
-class NewPasswordMixin:
-    password = PasswordField(
-        "New password",
-        validators=[InputRequired("Choose a new password."), Length(min=10, max=200,
-                    message="Use between 10 and 200 characters.")],
+def new_password_field(label: str, description: str) -> PasswordField:
+    return PasswordField(
+        label,
+        validators=[InputRequired("Choose a new password."),
+                    Length(min=10, max=200, message="Use between 10 and 200 characters.")],
         render_kw={"autocomplete": "new-password"},
-        description="At least 10 characters. A few unrelated words make a strong password.",
+        description=description,
     )
-    confirm = PasswordField(
+
+
+def confirm_field(other: str) -> PasswordField:
+    return PasswordField(
         "Repeat the new password",
         validators=[InputRequired("Repeat the new password."),
-                    EqualTo("password", message="The two passwords are not the same.")],
+                    EqualTo(other, message="The two passwords are not the same.")],
         render_kw={"autocomplete": "new-password"},
     )
 
 
-class ResetPasswordForm(NewPasswordMixin, FlaskForm):
-    pass
+class ResetPasswordForm(FlaskForm):
+    password = new_password_field(
+        "New password", "At least 10 characters. A few unrelated words make a strong password.")
+    confirm = confirm_field("password")
 
 
 class ChangePasswordForm(FlaskForm):
@@ -56,19 +61,9 @@ class ChangePasswordForm(FlaskForm):
                                         Length(max=200)],
         render_kw={"autocomplete": "current-password"},
     )
-    new_password = PasswordField(
-        "New password",
-        validators=[InputRequired("Choose a new password."), Length(min=10, max=200,
-                    message="Use between 10 and 200 characters.")],
-        render_kw={"autocomplete": "new-password"},
-        description="At least 10 characters. Changing it signs you out everywhere else.",
-    )
-    confirm = PasswordField(
-        "Repeat the new password",
-        validators=[InputRequired("Repeat the new password."),
-                    EqualTo("new_password", message="The two passwords are not the same.")],
-        render_kw={"autocomplete": "new-password"},
-    )
+    new_password = new_password_field(
+        "New password", "At least 10 characters. Changing it signs you out everywhere else.")
+    confirm = confirm_field("new_password")
 
 
 class ProfileForm(FlaskForm):

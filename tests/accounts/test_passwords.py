@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 from argon2 import PasswordHasher
@@ -19,14 +18,6 @@ from tests import factories
 from tests.conftest import FAST_HASH, post_form, sign_in
 
 LINK_RE = re.compile(r"http://127\.0\.0\.1:5000(/reset/[A-Za-z0-9_.\-]+)")
-
-
-@pytest.fixture
-def alex(app):
-    with app.app_context():
-        user = factories.make_user(email="alex@example.org", name="Alex Morgan")
-        db.session.commit()
-        return SimpleNamespace(id=user.id, email=user.email)
 
 
 def reset_link(app) -> str:

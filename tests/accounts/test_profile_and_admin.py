@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 from sqlalchemy import select
 
 from dap.accounts.models import User
 from dap.extensions import db
 from dap.nudges.models import OutboxMessage
-from tests import factories
 from tests.conftest import post_form, sign_in
-
-
-@pytest.fixture
-def alex(app):
-    with app.app_context():
-        user = factories.make_user(email="alex@example.org", name="Alex Morgan")
-        db.session.commit()
-        return SimpleNamespace(id=user.id, email=user.email)
 
 
 def get_user(app, user_id) -> User:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 
@@ -12,14 +11,6 @@ from dap.clock import now_utc
 from dap.extensions import db
 from tests import factories
 from tests.conftest import post_form, sign_in
-
-
-@pytest.fixture
-def alex(app):
-    with app.app_context():
-        user = factories.make_user(email="alex@example.org", name="Alex Morgan")
-        db.session.commit()
-        return SimpleNamespace(id=user.id, email=user.email)
 
 
 def test_sign_in_with_email_and_password_lands_on_dashboard(client, alex):

@@ -118,37 +118,32 @@ def test_logout_via_form_signs_out(app, world, login_as):
     assert "Sign in" in client.get("/").get_data(as_text=True)
 
 
-def test_forwarded_headers_are_ignored_without_configured_proxies(app):
-    @app.get("/whoami-for-test")
-    def whoami():
-        from flask import request
-
-        return f"{request.remote_addr} {request.scheme}"
+def whoami(app) -> str:
+    """What the app believes about the client address and scheme of a forwarded request."""
+    from flask import request
 
     from dap import policy
 
-    policy.declare(policy.Access.PUBLIC, app.view_functions["whoami"])
+    @app.get("/whoami-for-test")
+    def whoami_view():
+        return f"{request.remote_addr} {request.scheme}"
+
+    policy.declare(policy.Access.PUBLIC, app.view_functions["whoami_view"])
     response = app.test_client().get("/whoami-for-test", headers={
         "X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"})
-    assert response.get_data(as_text=True) == "127.0.0.1 http"
+    return response.get_data(as_text=True)
+
+
+def test_forwarded_headers_are_ignored_without_configured_proxies(app):
+    assert whoami(app) == "127.0.0.1 http"
 
 
 def test_forwarded_headers_are_trusted_from_the_configured_proxy(database_url, tmp_path):
-    from dap import create_app, policy
+    from dap import create_app
     from tests.conftest import test_overrides
 
     app = create_app({**test_overrides(database_url, tmp_path), "PROXY_COUNT": 1})
-
-    @app.get("/whoami-for-test")
-    def whoami():
-        from flask import request
-
-        return f"{request.remote_addr} {request.scheme}"
-
-    policy.declare(policy.Access.PUBLIC, app.view_functions["whoami"])
-    response = app.test_client().get("/whoami-for-test", headers={
-        "X-Forwarded-For": "203.0.113.9", "X-Forwarded-Proto": "https"})
-    assert response.get_data(as_text=True) == "203.0.113.9 https"
+    assert whoami(app) == "203.0.113.9 https"
 
 
 def test_header_shows_who_is_signed_in_and_their_roles(app, world, role_client):
