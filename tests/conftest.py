@@ -98,6 +98,24 @@ def app(database_url, tmp_path) -> Iterator[Flask]:
 
 
 @pytest.fixture
+def make_app(database_url, tmp_path):
+    """``make_app(**overrides)`` → another app on the test database (a second worker, a
+    different setting); its connections are closed after the test."""
+    made: list[Flask] = []
+
+    def make(**overrides) -> Flask:
+        extra = create_app({**test_overrides(database_url, tmp_path), **overrides})
+        made.append(extra)
+        return extra
+
+    yield make
+    for extra in made:
+        with extra.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+
+
+@pytest.fixture
 def client(app) -> FlaskClient:
     return app.test_client()
 

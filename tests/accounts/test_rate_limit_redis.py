@@ -7,19 +7,17 @@ import uuid
 
 import pytest
 
-from dap import create_app
-from tests.conftest import sign_in, test_overrides
+from tests.conftest import sign_in
 
 REDIS_URL = os.environ.get("DAP_TEST_REDIS_URL")
 
 
 @pytest.mark.skipif(not REDIS_URL, reason="DAP_TEST_REDIS_URL is not set (CI sets it)")
-def test_two_workers_share_one_login_limit(database_url, tmp_path, world):
+def test_two_workers_share_one_login_limit(make_app, world):
     prefix = f"dap-test-{uuid.uuid4().hex[:8]}"
-    overrides = {**test_overrides(database_url, tmp_path),
-                 "RATELIMIT_STORAGE_URI": REDIS_URL, "RATELIMIT_KEY_PREFIX": prefix}
-    worker_a = create_app(overrides).test_client()
-    worker_b = create_app(overrides).test_client()
+    overrides = {"RATELIMIT_STORAGE_URI": REDIS_URL, "RATELIMIT_KEY_PREFIX": prefix}
+    worker_a = make_app(**overrides).test_client()
+    worker_b = make_app(**overrides).test_client()
     statuses = []
     for i in range(12):
         worker = worker_a if i % 2 == 0 else worker_b

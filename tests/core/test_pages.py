@@ -138,12 +138,8 @@ def test_forwarded_headers_are_ignored_without_configured_proxies(app):
     assert whoami(app) == "127.0.0.1 http"
 
 
-def test_forwarded_headers_are_trusted_from_the_configured_proxy(database_url, tmp_path):
-    from dap import create_app
-    from tests.conftest import test_overrides
-
-    app = create_app({**test_overrides(database_url, tmp_path), "PROXY_COUNT": 1})
-    assert whoami(app) == "203.0.113.9 https"
+def test_forwarded_headers_are_trusted_from_the_configured_proxy(make_app):
+    assert whoami(make_app(PROXY_COUNT=1)) == "203.0.113.9 https"
 
 
 def test_header_shows_who_is_signed_in_and_their_roles(app, world, role_client):
