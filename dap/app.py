@@ -116,12 +116,20 @@ def configure_extensions(app: Flask) -> None:
 
 def configure_blueprints(app: Flask) -> None:
     """One line per domain; no auto-discovery."""
+    from dap.accounts.privacy_views import bp as privacy_bp
     from dap.accounts.views import bp as accounts_bp
+    from dap.audit.views import bp as audit_bp
+    from dap.cohorts.people_views import bp as people_bp
+    from dap.cohorts.views import bp as cohorts_bp
     from dap.core.views import bp as core_bp
     from dap.jobs.views import bp as jobs_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(privacy_bp)
+    app.register_blueprint(cohorts_bp)
+    app.register_blueprint(people_bp)
+    app.register_blueprint(audit_bp)
     app.register_blueprint(jobs_bp)
     # Flask's own static route: public by nature.
     policy.declare(policy.Access.PUBLIC, app.view_functions["static"])

@@ -113,7 +113,7 @@ def roles_of(user: Any) -> list[str]:
     cached = g.get("_dap_roles")
     if cached is not None:
         return cached
-    from dap.cohorts.models import Membership  # local: cohorts imports accounts
+    from dap.cohorts.models import Membership, MembershipStatus  # local: cohorts imports accounts
 
     roles: list[str] = []
     if user.is_admin:
@@ -121,7 +121,9 @@ def roles_of(user: Any) -> list[str]:
     if user.is_facilitator:
         roles.append("facilitator")
     cohort_roles = db.session.scalars(
-        select(Membership.role).where(Membership.user_id == user.id).distinct()
+        select(Membership.role)
+        .where(Membership.user_id == user.id, Membership.status == MembershipStatus.ACTIVE)
+        .distinct()
     ).all()
     order = ["facilitator", "participant", "patron"]
     for role in sorted({r.value for r in cohort_roles}, key=order.index):
@@ -131,7 +133,95 @@ def roles_of(user: Any) -> list[str]:
     return roles
 
 
+def active_membership(user: Any, cohort_id: int) -> Any | None:
+    """``user``'s active membership of the cohort, or None (memoised per request)."""
+    from dap.cohorts.models import Membership, MembershipStatus
+
+    if not getattr(user, "is_authenticated", False):
+        return None
+    cache = g.setdefault("_dap_memberships", {})
+    key = (user.id, cohort_id)
+    if key not in cache:
+        cache[key] = db.session.scalar(
+            select(Membership).where(
+                Membership.user_id == user.id, Membership.cohort_id == cohort_id,
+                Membership.status == MembershipStatus.ACTIVE,
+            )
+        )
+    return cache[key]
+
+
+def can_manage_cohort(user: Any, cohort: Any) -> bool:
+    """Admins manage every cohort; a facilitator manages the cohorts where they hold an
+    active facilitator membership (they created it or were added as co-facilitator)."""
+    from dap.cohorts.models import CohortRole
+
+    if is_admin(user):
+        return True
+    membership = active_membership(user, cohort.id)
+    return membership is not None and membership.role is CohortRole.FACILITATOR
+
+
+def can_view_cohort(user: Any, cohort: Any) -> bool:
+    """Active members of any role, and whoever may manage it."""
+    return can_manage_cohort(user, cohort) or active_membership(user, cohort.id) is not None
+
+
+def can_edit_cohort(user: Any, cohort: Any) -> bool:
+    """Managing, and the cohort is not archived (archived cohorts are read-only)."""
+    return can_manage_cohort(user, cohort) and not cohort.is_archived
+
+
+def is_patron_of(user: Any, participant_id: int, cohort_id: int) -> bool:
+    """``user`` has an active patron link to the participant in that cohort."""
+    from dap.cohorts.models import PatronLink
+
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return db.session.scalar(
+        select(PatronLink.id).where(
+            PatronLink.patron_id == user.id, PatronLink.participant_id == participant_id,
+            PatronLink.cohort_id == cohort_id, PatronLink.ended_at.is_(None),
+        )
+    ) is not None
+
+
+def can_view_member(viewer: Any, member: Any, cohort: Any) -> bool:
+    """Oneself, the cohort's managers, and the member's active patrons."""
+    if getattr(viewer, "id", None) == member.id:
+        return True
+    return can_manage_cohort(viewer, cohort) or is_patron_of(viewer, member.id, cohort.id)
+
+
+def can_read_audit(user: Any, cohort: Any | None) -> bool:
+    """Admins read the whole audit log; facilitators read their cohorts' events."""
+    if cohort is None:
+        return is_admin(user)
+    return can_manage_cohort(user, cohort)
+
+
 # --- loading with scope -----------------------------------------------------------------
+
+
+def load_cohort(user: Any, cohort_id: int, *, manage: bool = False, edit: bool = False) -> Any:
+    """Load a cohort ``user`` may view (or manage, or edit).
+
+    :raise 404: when it does not exist or is outside the user's scope — including for
+        removed members and members of other cohorts.
+    :raise 403: (only with ``edit``) when a manager opens an archived cohort's edit page.
+    """
+    from dap.cohorts.models import Cohort
+
+    cohort = db.session.get(Cohort, cohort_id)
+    if cohort is None:
+        abort(404)
+    allowed = can_manage_cohort(user, cohort) if (manage or edit) else can_view_cohort(user, cohort)
+    if not allowed:
+        abort(404)
+    if edit and cohort.is_archived:
+        abort(403)
+    return cohort
+
 
 
 def load_user_for_admin(actor: Any, user_id: int) -> Any:

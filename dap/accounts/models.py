@@ -19,8 +19,9 @@ class User(db.Model):
     __table_args__ = (CheckConstraint("session_epoch >= 0", name="session_epoch_non_negative"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: normalised (trimmed, lower-case) address; unique
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    #: normalised (trimmed, lower-case) address; unique. None for managed ("supported
+    #: digital") people without email, and for deleted accounts
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(120))
     #: argon2id hash (argon2-cffi's encoded form); empty for accounts that have not set one
     password_hash: Mapped[str] = mapped_column(String(255), default="")
@@ -29,6 +30,12 @@ class User(db.Model):
     is_facilitator: Mapped[bool] = mapped_column(default=False)
     #: deactivated accounts cannot sign in; deactivation also bumps ``session_epoch``
     is_active: Mapped[bool] = mapped_column(default=True)
+    #: a "supported digital" participant whose plan a facilitator keeps on their behalf;
+    #: they cannot sign in until they take the account over from an invitation
+    is_managed: Mapped[bool] = mapped_column(default=False)
+    #: set when the account was deleted; personal data is erased, the row keeps records
+    #: attributed to "a deleted user"
+    deleted_at: Mapped[datetime | None]
     #: bumped to end every session and remember-me cookie of this user
     session_epoch: Mapped[int] = mapped_column(default=0)
     #: consecutive failed sign-ins; reset on success
@@ -58,7 +65,7 @@ class User(db.Model):
 
     @property
     def first_name(self) -> str:
-        return self.name.split()[0] if self.name.strip() else self.email
+        return self.name.split()[0] if self.name.strip() else (self.email or "")
 
 
 class UserSession(db.Model):

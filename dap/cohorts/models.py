@@ -91,8 +91,22 @@ class Cohort(db.Model):
         return f"<Cohort {self.id} {self.name!r}>"
 
 
+class MembershipStatus(enum.StrEnum):
+    """Where a membership stands. Only ``active`` memberships give access."""
+
+    INVITED = "invited"  #: invited, not yet accepted (or a managed person not yet taken over)
+    ACTIVE = "active"
+    REMOVED = "removed"  #: removed by a facilitator or on account deletion; records stay
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(cls, name=name, native_enum=False, length=20,
+                values_callable=lambda e: [m.value for m in e])
+
+
 class Membership(db.Model):
-    """A user's role in a cohort. One user holds at most one role per cohort."""
+    """A user's role in a cohort. One user holds at most one role per cohort; a removed
+    member invited again gets the same row back."""
 
     __tablename__ = "memberships"
     __table_args__ = (UniqueConstraint("cohort_id", "user_id"),)
@@ -100,23 +114,38 @@ class Membership(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    role: Mapped[CohortRole] = mapped_column(
-        Enum(CohortRole, name="cohort_role", native_enum=False, length=20,
-             values_callable=lambda e: [m.value for m in e])
+    role: Mapped[CohortRole] = mapped_column(_enum(CohortRole, "cohort_role"))
+    status: Mapped[MembershipStatus] = mapped_column(
+        _enum(MembershipStatus, "membership_status"), default=MembershipStatus.ACTIVE
     )
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    #: shown to other members on the "My cohort" page (opt-in)
+    is_visible: Mapped[bool] = mapped_column(default=False)
     joined_at: Mapped[datetime] = mapped_column(default=now_utc, server_default=func.now())
+    accepted_at: Mapped[datetime | None]
+    removed_at: Mapped[datetime | None]
 
     cohort: Mapped[Cohort] = relationship(back_populates="memberships")
     user: Mapped[User] = relationship()
     team: Mapped[Team | None] = relationship()
 
+    @property
+    def is_active(self) -> bool:
+        return self.status is MembershipStatus.ACTIVE
+
     def __repr__(self) -> str:
-        return f"<Membership {self.user_id}@{self.cohort_id} {self.role.value}>"
+        return f"<Membership {self.user_id}@{self.cohort_id} {self.role.value} {self.status.value}>"
+
+
+class PatronLinkSource(enum.StrEnum):
+    FACILITATOR = "facilitator"  #: linked from the roster
+    IMPORT = "import"  #: linked from a CSV upload
+    PARTICIPANT = "participant"  #: the participant invited their own patron
 
 
 class PatronLink(db.Model):
-    """A patron who looks out for a participant within a cohort."""
+    """A patron who looks out for a participant within a cohort. Ending a link keeps the
+    row (``ended_at``) so the history stays readable; linking again reopens it."""
 
     __tablename__ = "patron_links"
     __table_args__ = (
@@ -128,8 +157,67 @@ class PatronLink(db.Model):
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
     patron_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    source: Mapped[PatronLinkSource] = mapped_column(
+        _enum(PatronLinkSource, "patron_link_source"), default=PatronLinkSource.FACILITATOR
+    )
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=now_utc, server_default=func.now())
+    ended_at: Mapped[datetime | None]
 
     cohort: Mapped[Cohort] = relationship()
     patron: Mapped[User] = relationship(foreign_keys=[patron_id])
     participant: Mapped[User] = relationship(foreign_keys=[participant_id])
+
+    @property
+    def is_active(self) -> bool:
+        return self.ended_at is None
+
+
+class InvitationKind(enum.StrEnum):
+    MEMBERSHIP = "membership"  #: a facilitator invites someone into a cohort
+    PATRON = "patron"  #: a participant invites their own patron
+
+
+class Invitation(db.Model):
+    """An emailed, signed, single-use link. For ``membership`` invitations the membership
+    already exists with status ``invited``; accepting activates it. For ``patron``
+    invitations accepting creates the patron link (and a patron membership if needed).
+    ``nonce`` changes on every resend, so only the newest link works."""
+
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[InvitationKind] = mapped_column(_enum(InvitationKind, "invitation_kind"))
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
+    membership_id: Mapped[int | None] = mapped_column(ForeignKey("memberships.id"), index=True)
+    #: for patron invitations: the participant who asked
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    nonce: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    expires_at: Mapped[datetime]
+    last_sent_at: Mapped[datetime | None]
+    send_count: Mapped[int] = mapped_column(default=0)
+    accepted_at: Mapped[datetime | None]
+    accepted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    revoked_at: Mapped[datetime | None]
+
+    cohort: Mapped[Cohort] = relationship()
+    membership: Mapped[Membership | None] = relationship()
+    participant: Mapped[User | None] = relationship(foreign_keys=[participant_id])
+    invited_by: Mapped[User | None] = relationship(foreign_keys=[invited_by_id])
+
+    @property
+    def status(self) -> str:
+        """``accepted``, ``revoked``, ``expired`` or ``pending`` (against the clock now)."""
+        if self.accepted_at is not None:
+            return "accepted"
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at <= now_utc():
+            return "expired"
+        return "pending"
+
+    def __repr__(self) -> str:
+        return f"<Invitation {self.id} {self.kind.value} {self.email}>"

@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from dap import policy
-from dap.cohorts.models import Cohort, Membership, PatronLink
+from dap.cohorts.models import Cohort, Membership, MembershipStatus, PatronLink
 from dap.extensions import db, limiter
 
 bp = Blueprint("core", __name__)
@@ -35,7 +35,8 @@ def index():
         return render_template("core/landing.html")
     memberships = db.session.scalars(
         select(Membership)
-        .where(Membership.user_id == current_user.id)
+        .where(Membership.user_id == current_user.id,
+               Membership.status == MembershipStatus.ACTIVE)
         .options(
             selectinload(Membership.cohort).selectinload(Cohort.organisation),
             selectinload(Membership.team),
@@ -44,7 +45,7 @@ def index():
     ).all()
     patron_of = db.session.scalars(
         select(PatronLink)
-        .where(PatronLink.patron_id == current_user.id)
+        .where(PatronLink.patron_id == current_user.id, PatronLink.ended_at.is_(None))
         .options(selectinload(PatronLink.participant))
     ).all()
     return render_template("core/dashboard.html", memberships=memberships, patron_of=patron_of)

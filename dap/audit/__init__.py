@@ -1,0 +1,1 @@
+"""Audit: who changed memberships, invitations, roles and records, and when."""
