@@ -7,6 +7,6 @@ from dap.jobs.models import JobRun, SchedulerLease
 from dap.nudges.models import OutboxMessage
 
 __all__ = [
-    "AuditEvent", "Cohort", "Invitation", "JobRun", "Membership", "Organisation", "OutboxMessage", "PatronLink",
-    "SchedulerLease", "Team", "User", "UserSession",
+    "AuditEvent", "Cohort", "Invitation", "JobRun", "Membership", "Organisation",
+    "OutboxMessage", "PatronLink", "SchedulerLease", "Team", "User", "UserSession",
 ]
