@@ -22,10 +22,6 @@ class LoginForm(FlaskForm):
     remember = BooleanField("Keep me signed in on this device")
 
 
-class ConfirmForm(FlaskForm):
-    """A form with nothing but its CSRF token: sign out, deactivate, end sessions."""
-
-
 class ResetRequestForm(FlaskForm):
     email = EmailField("Email", validators=EMAIL, render_kw={"autocomplete": "email"})
 

@@ -16,13 +16,11 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_user, logout_user
-from flask_wtf import FlaskForm
 
 from dap import policy
 from dap.accounts import services
 from dap.accounts.forms import (
     ChangePasswordForm,
-    ConfirmForm,
     LoginForm,
     ProfileForm,
     ResetPasswordForm,
@@ -31,6 +29,7 @@ from dap.accounts.forms import (
     UserRolesForm,
 )
 from dap.accounts.models import User
+from dap.core.forms import ConfirmForm, apply_domain_error
 from dap.errors import DomainError
 from dap.extensions import db, limiter
 from dap.nudges.services import queue_email
@@ -54,15 +53,6 @@ def safe_next(target: str | None) -> str | None:
     if any(ord(c) < 32 for c in target):
         return None
     return target
-
-
-def apply_domain_error(form: FlaskForm, error: DomainError) -> None:
-    """Show a service's error on the field it names, or as a form-level message."""
-    field = getattr(form, error.field, None) if error.field else None
-    if field is not None:
-        field.errors = [*field.errors, error.message]  # type: ignore[assignment]
-    else:
-        flash(error.message, "error")
 
 
 def _login_email_key() -> str:

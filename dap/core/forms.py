@@ -1,0 +1,21 @@
+"""Form pieces shared by every domain."""
+
+from __future__ import annotations
+
+from flask import flash
+from flask_wtf import FlaskForm
+
+from dap.errors import DomainError
+
+
+class ConfirmForm(FlaskForm):
+    """A form with nothing but its CSRF token: sign out, archive, remove, revoke…"""
+
+
+def apply_domain_error(form: FlaskForm, error: DomainError) -> None:
+    """Show a service's error on the field it names, or as a flashed form-level message."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]  # type: ignore[assignment]
+    else:
+        flash(error.message, "error")
