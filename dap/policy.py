@@ -237,3 +237,61 @@ def load_user_for_admin(actor: Any, user_id: int) -> Any:
     if user is None:
         abort(404)
     return user
+
+
+def load_membership(cohort: Any, membership_id: int) -> Any:
+    """A membership of ``cohort`` (any status).
+
+    :raise 404: when it does not exist or belongs to another cohort.
+    """
+    from dap.cohorts.models import Membership
+
+    membership = db.session.get(Membership, membership_id)
+    if membership is None or membership.cohort_id != cohort.id:
+        abort(404)
+    return membership
+
+
+def load_invitation(user: Any, cohort: Any, invitation_id: int) -> Any:
+    """An invitation of ``cohort`` that ``user`` may act on: the cohort's managers any;
+    a participant the patron invitations they sent.
+
+    :raise 404: otherwise.
+    """
+    from dap.cohorts.models import Invitation
+
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None or invitation.cohort_id != cohort.id:
+        abort(404)
+    if not (can_manage_cohort(user, cohort) or invitation.participant_id == user.id):
+        abort(404)
+    return invitation
+
+
+def load_patron_link(user: Any, cohort: Any, link_id: int) -> Any:
+    """A patron link of ``cohort`` that ``user`` may end: the cohort's managers, or the
+    participant it belongs to.
+
+    :raise 404: otherwise.
+    """
+    from dap.cohorts.models import PatronLink
+
+    link = db.session.get(PatronLink, link_id)
+    if link is None or link.cohort_id != cohort.id:
+        abort(404)
+    if not (can_manage_cohort(user, cohort) or link.participant_id == user.id):
+        abort(404)
+    return link
+
+
+def require_participant(user: Any, cohort: Any) -> Any:
+    """``user``'s active participant membership of ``cohort``.
+
+    :raise 404: for anyone who is not an active participant there.
+    """
+    from dap.cohorts.models import CohortRole
+
+    membership = active_membership(user, cohort.id)
+    if membership is None or membership.role is not CohortRole.PARTICIPANT:
+        abort(404)
+    return membership

@@ -8,7 +8,17 @@ from datetime import timedelta
 from dap.accounts.models import User
 from dap.accounts.services import hash_password
 from dap.clock import now_utc
-from dap.cohorts.models import Cohort, CohortRole, Membership, Organisation, PatronLink, Team
+from dap.cohorts.models import (
+    Cohort,
+    CohortRole,
+    Invitation,
+    InvitationKind,
+    Membership,
+    MembershipStatus,
+    Organisation,
+    PatronLink,
+    Team,
+)
 from dap.extensions import db
 
 PASSWORD = "correct horse battery"
@@ -76,8 +86,21 @@ def link_patron(cohort: Cohort, patron: User, participant: User) -> PatronLink:
     return link
 
 
+def make_invitation(cohort: Cohort, user: User, role: CohortRole, invited_by: User) -> Invitation:
+    """A pending invitation with its invited membership (as ``invite_member`` leaves them)."""
+    membership = Membership(cohort=cohort, user=user, role=role, status=MembershipStatus.INVITED)
+    db.session.add(membership)
+    invitation = Invitation(kind=InvitationKind.MEMBERSHIP, cohort=cohort, membership=membership,
+                            email=user.email, invited_by_id=invited_by.id, nonce="0" * 16,
+                            expires_at=now_utc() + timedelta(days=14))
+    db.session.add(invitation)
+    db.session.flush()
+    return invitation
+
+
 def make_world() -> dict:
-    """One of everything: admin, facilitator, patron, participant in one cohort."""
+    """One of everything: admin, facilitator, patron, participant in one cohort, plus an
+    outsider in no cohort and a pending invitation."""
     org = make_organisation()
     team = make_team(org, "Customer Services")
     cohort = make_cohort(org)
@@ -88,8 +111,11 @@ def make_world() -> dict:
     outsider = make_user(name="Olly Outsider")
     add_member(cohort, facilitator, CohortRole.FACILITATOR)
     add_member(cohort, patron, CohortRole.PATRON, team)
-    add_member(cohort, participant, CohortRole.PARTICIPANT, team)
-    link_patron(cohort, patron, participant)
+    participant_membership = add_member(cohort, participant, CohortRole.PARTICIPANT, team)
+    patron_link = link_patron(cohort, patron, participant)
+    invitation = make_invitation(cohort, make_user(name="Ivy Invited"), CohortRole.PARTICIPANT,
+                                 facilitator)
     return {"organisation": org, "team": team, "cohort": cohort, "admin": admin,
             "facilitator": facilitator, "patron": patron, "participant": participant,
-            "outsider": outsider}
+            "outsider": outsider, "participant_membership": participant_membership,
+            "patron_link": patron_link, "invitation": invitation}

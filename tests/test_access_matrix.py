@@ -19,6 +19,15 @@ def everyone(status: int) -> dict[str, int]:
     return dict.fromkeys(ROLES, status)
 
 
+def managers(status: int) -> dict[str, int]:
+    """What a cohort's managers get; its other members get 404 (no existence leak)."""
+    return {"anonymous": 302, "participant": 404, "patron": 404, "facilitator": status,
+            "admin": status}
+
+
+MANAGERS = managers(200)
+
+
 #: endpoint -> (method, path with {placeholders} from the world fixture, expected per role)
 MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "static": ("GET", "/static/css/app.css", everyone(200)),
@@ -38,6 +47,30 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "accounts.admin_user_set_active": ("POST", "/admin/users/{outsider}/active",
                                        {**ADMIN_ONLY, "admin": 303}),
     "jobs.index": ("GET", "/admin/jobs/", ADMIN_ONLY),
+    # People in a cohort: its facilitators and admins; members of other kinds get 404.
+    "people.roster": ("GET", "/cohorts/{cohort}/people", MANAGERS),
+    "people.invite": ("GET", "/cohorts/{cohort}/people/invite", MANAGERS),
+    "people.import_people": ("GET", "/cohorts/{cohort}/people/import", MANAGERS),
+    "people.new_managed": ("GET", "/cohorts/{cohort}/people/managed/new", MANAGERS),
+    "people.member": ("GET", "/cohorts/{cohort}/people/{participant_membership}", MANAGERS),
+    "people.change_member": ("POST", "/cohorts/{cohort}/people/{participant_membership}/change",
+                             managers(400)),
+    "people.link_patron": ("POST", "/cohorts/{cohort}/people/{participant_membership}/patrons",
+                           managers(400)),
+    "people.invite_takeover": ("POST",
+                               "/cohorts/{cohort}/people/{participant_membership}/takeover",
+                               managers(400)),
+    "people.remove_member": ("POST", "/cohorts/{cohort}/people/{participant_membership}/remove",
+                             managers(303)),
+    "people.resend_invitation": ("POST", "/cohorts/{cohort}/invitations/{invitation}/resend",
+                                 managers(303)),
+    "people.revoke_invitation": ("POST", "/cohorts/{cohort}/invitations/{invitation}/revoke",
+                                 managers(303)),
+    "people.end_link": ("POST", "/cohorts/{cohort}/patron-links/{patron_link}/end",
+                        {**managers(303), "participant": 303}),
+    "people.my_patrons": ("GET", "/cohorts/{cohort}/my-patrons",
+                          {**everyone(404), "anonymous": 302, "participant": 200}),
+    "people.join": ("GET", "/join/not-a-token", everyone(400)),
 }
 
 

@@ -14,13 +14,14 @@ from zoneinfo import ZoneInfo, available_timezones
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import delete, func, or_, select, update
 
 from dap.accounts.models import User, UserSession
 from dap.clock import now_utc
 from dap.errors import DomainError
 from dap.extensions import db
+from dap.tokens import serializer
 
 log = logging.getLogger(__name__)
 
@@ -420,15 +421,8 @@ def escape_like(text: str) -> str:
 RESET_SALT = "dap.password-reset"
 
 
-class _ClockSigner(TimestampSigner):
-    """Timestamps from ``dap.clock`` so that link expiry follows the one clock."""
-
-    def get_timestamp(self) -> int:
-        return int(now_utc().timestamp())
-
-
 def _reset_serializer(secret_key: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(secret_key, salt=RESET_SALT, signer=_ClockSigner)
+    return serializer(secret_key, salt=RESET_SALT)
 
 
 def _password_fingerprint(user: User) -> str:

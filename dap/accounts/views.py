@@ -66,7 +66,7 @@ def _reset_email_key() -> str:
     return f"reset-account:{raw}"
 
 
-def _sign_in(user: User, *, remember: bool) -> None:
+def sign_in_browser(user: User, *, remember: bool) -> None:
     """Start a fresh session for ``user`` (clearing the old one: no fixation)."""
     session.clear()
     services.start_session(user, user_agent=request.user_agent.string)
@@ -102,7 +102,7 @@ def login():
                 429 if error.code == "locked" else 401 if error.code == "bad_credentials" else 403
             )
         db.session.commit()
-        _sign_in(user, remember=bool(form.remember.data))
+        sign_in_browser(user, remember=bool(form.remember.data))
         flash(f"Welcome back, {user.first_name}.", "success")
         return redirect(next_url or url_for("core.index"))
     status = 400 if request.method == "POST" else 200
@@ -235,7 +235,7 @@ def change_password():
             apply_domain_error(form, error)
         else:
             db.session.commit()
-            _sign_in(current_user._get_current_object(), remember=False)
+            sign_in_browser(current_user._get_current_object(), remember=False)
             flash("Your password has been changed. Other devices have been signed out.",
                   "success")
             return redirect(url_for("accounts.account"))
@@ -255,7 +255,7 @@ def sign_out_everywhere():
     user = current_user._get_current_object()
     services.end_other_sessions(user)
     db.session.commit()
-    _sign_in(user, remember=False)
+    sign_in_browser(user, remember=False)
     flash("You have been signed out on every other device.", "success")
     return redirect(url_for("accounts.account"))
 
