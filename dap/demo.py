@@ -6,12 +6,23 @@ documented demo password and must never be used for real accounts.
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 
 from dap.accounts.models import User
 from dap.accounts.services import HashParams, hash_password
 from dap.clock import now_utc
-from dap.cohorts.models import Cohort, CohortRole, Membership, Organisation, PatronLink, Team
+from dap.cohorts.models import (
+    Cohort,
+    CohortRole,
+    Invitation,
+    InvitationKind,
+    Membership,
+    MembershipStatus,
+    Organisation,
+    PatronLink,
+    Team,
+)
 from dap.extensions import db
 
 DEMO_PASSWORD = "dap-demo-2026"
@@ -38,6 +49,18 @@ in your Digital Action Plan that you try out on the wider web.
 - Your patron is there to nudge, cajole and enthuse.
 - Share what works (and what doesn't) in the cohort feed.
 """
+
+
+LEADERS_DESCRIPTION = """\
+Six weeks for the senior management team: what good digital engagement looks like from
+the top, and how to lead a team that learns on the open web.
+"""
+
+LEADERS = [
+    ("marcus.webb@example.org", "Marcus Webb"),
+    ("amara.cole@example.org", "Amara Cole"),
+    ("ian.frost@example.org", "Ian Frost"),
+]
 
 
 def load_demo(*, params: HashParams, timezone: str = "Europe/London") -> str:
@@ -72,24 +95,80 @@ def load_demo(*, params: HashParams, timezone: str = "Europe/London") -> str:
         is_volunteer=True,
     )
     db.session.add(cohort)
-    db.session.add(Membership(cohort=cohort, user=facilitator, role=CohortRole.FACILITATOR))
+    db.session.add(Membership(cohort=cohort, user=facilitator, role=CohortRole.FACILITATOR,
+                              accepted_at=now_utc()))
     db.session.add(Membership(cohort=cohort, user=patron, role=CohortRole.PATRON,
-                              team=teams["Customer Services"]))
+                              team=teams["Customer Services"], accepted_at=now_utc()))
     db.session.add(Membership(cohort=cohort, user=second_patron, role=CohortRole.PATRON,
-                              team=teams["Communications"]))
+                              team=teams["Communications"], accepted_at=now_utc()))
 
     participants = []
-    for email, name, team in PARTICIPANTS:
+    for i, (email, name, team) in enumerate(PARTICIPANTS):
         person = user(email, name)
         participants.append(person)
         db.session.add(Membership(cohort=cohort, user=person, role=CohortRole.PARTICIPANT,
-                                  team=teams[team]))
+                                  team=teams[team], accepted_at=now_utc(),
+                                  is_visible=i % 3 != 2))
+    # Someone with little digital access, whose plan the facilitator keeps for them.
+    managed = User(email=None, name="Doris Kaye", password_hash="", is_managed=True,
+                   timezone=timezone)
+    db.session.add(managed)
+    db.session.add(Membership(cohort=cohort, user=managed, role=CohortRole.PARTICIPANT,
+                              team=teams["Customer Services"], accepted_at=now_utc()))
+    # Someone invited who has not accepted yet.
+    invitee = User(email="kai.newman@example.org", name="Kai Newman", password_hash="",
+                   timezone=timezone)
+    db.session.add(invitee)
+    invited = Membership(cohort=cohort, user=invitee, role=CohortRole.PARTICIPANT,
+                         team=teams["Policy"], status=MembershipStatus.INVITED)
+    db.session.add(invited)
     db.session.flush()
+    db.session.add(Invitation(kind=InvitationKind.MEMBERSHIP, cohort=cohort, membership=invited,
+                              email=invitee.email, invited_by_id=facilitator.id,
+                              nonce=secrets.token_hex(8), send_count=1,
+                              last_sent_at=now_utc() - timedelta(days=2),
+                              expires_at=now_utc() + timedelta(days=12)))
 
     for person in participants[:2] + participants[8:9]:
         db.session.add(PatronLink(cohort=cohort, patron=patron, participant=person))
     for person in participants[2:4] + participants[9:]:
         db.session.add(PatronLink(cohort=cohort, patron=second_patron, participant=person))
+
+    # A second, assigned (not volunteer) cohort for senior leaders. The demo patron is a
+    # participant here, so one person holds two roles in two cohorts.
+    leaders = Cohort(
+        organisation=org,
+        name="Leading in a digital world: senior leaders",
+        description=LEADERS_DESCRIPTION,
+        start_date=today - timedelta(days=7),
+        end_date=today + timedelta(days=49),
+        timezone=timezone,
+        is_volunteer=False,
+        platform_minutes_per_week=45,
+    )
+    db.session.add(leaders)
+    co_facilitator = user("jo.bright@example.org", "Jo Bright", is_facilitator=True)
+    for person, role in ((facilitator, CohortRole.FACILITATOR),
+                         (co_facilitator, CohortRole.FACILITATOR),
+                         (patron, CohortRole.PARTICIPANT)):
+        db.session.add(Membership(cohort=leaders, user=person, role=role,
+                                  team=teams["Senior Management"]
+                                  if role is CohortRole.PARTICIPANT else None,
+                                  accepted_at=now_utc(), is_visible=True))
+    leader_people = []
+    for email, name in LEADERS:
+        person = user(email, name)
+        leader_people.append(person)
+        db.session.add(Membership(cohort=leaders, user=person, role=CohortRole.PARTICIPANT,
+                                  team=teams["Senior Management"], accepted_at=now_utc(),
+                                  is_visible=True))
+    db.session.add(Membership(cohort=leaders, user=second_patron, role=CohortRole.PATRON,
+                              accepted_at=now_utc()))
     db.session.flush()
-    return (f"1 organisation, {len(teams)} teams, 1 cohort, "
-            f"{len(participants)} participants, 2 patrons, 1 facilitator, 1 admin")
+    for person in [patron, *leader_people[:2]]:
+        db.session.add(PatronLink(cohort=leaders, patron=second_patron, participant=person))
+    db.session.flush()
+    return (f"1 organisation, {len(teams)} teams, 2 cohorts (one volunteer), "
+            f"{len(participants) + len(leader_people)} participants with accounts "
+            "(and the demo patron also a participant in the second cohort), 1 kept for "
+            "them by the facilitator, 1 invited, 2 patrons, 2 facilitators, 1 admin")
