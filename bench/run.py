@@ -26,7 +26,7 @@ from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from dap import create_app
 from dap.accounts.models import User
@@ -39,7 +39,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULT_JSON = ROOT / "bench" / "results" / "latest.json"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
-EXTRA_PARTICIPANTS = 200
+#: the cohort sizes (members) compared for queries per request
+SMALL_COHORT = 25
+LARGE_COHORT = 250
 SCALING_REQUESTS = 20  # requests per page when only the query count is wanted
 
 
@@ -146,14 +148,26 @@ def queries_per_request(client: FlaskClient, path: str, counter: QueryCounter) -
     return counter.count / SCALING_REQUESTS
 
 
-def grow_cohort(extra: int) -> int:
-    """Add ``extra`` participants to the demo cohort, each linked to the demo patron so that
-    the patron's dashboard lists them too. Returns the cohort's participant count."""
-    cohort = db.session.scalars(select(Cohort)).one()
+def demo_cohort() -> Cohort:
+    """The demo's volunteer cohort, where the demo participant and patron are."""
+    return db.session.scalars(select(Cohort).where(Cohort.is_volunteer.is_(True))).one()
+
+
+def member_count(cohort_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(Membership).where(Membership.cohort_id == cohort_id)
+    ) or 0
+
+
+def grow_cohort(members: int) -> int:
+    """Add participants to the demo cohort until it has ``members`` members, each linked to
+    the demo patron so that the patron's dashboard lists them too. Returns the count."""
+    cohort = demo_cohort()
     teams = db.session.scalars(select(Team).order_by(Team.id)).all()
     patron = db.session.scalars(select(User).where(User.email == "patron@example.org")).one()
     password_hash = patron.password_hash  # nobody signs in as these; hashing 200 times is slow
-    for i in range(extra):
+    start = member_count(cohort.id)
+    for i in range(start, members):
         person = User(email=f"bench.participant{i:03d}@example.org", name=f"Bench Participant {i:03d}",
                       password_hash=password_hash, timezone=cohort.timezone)
         db.session.add(person)
@@ -161,10 +175,7 @@ def grow_cohort(extra: int) -> int:
                                   team=teams[i % len(teams)]))
         db.session.add(PatronLink(cohort=cohort, patron=patron, participant=person))
     db.session.commit()
-    return len(db.session.scalars(
-        select(Membership).where(Membership.cohort_id == cohort.id,
-                                 Membership.role == CohortRole.PARTICIPANT)
-    ).all())
+    return member_count(cohort.id)
 
 
 def run(seconds: float) -> dict:
@@ -179,6 +190,10 @@ def run(seconds: float) -> dict:
             counter = QueryCounter()
             event.listen(db.engine, "before_cursor_execute", counter)
 
+        with app.app_context():
+            cohort_id = demo_cohort().id
+            db.session.remove()
+        roster_path = f"/cohorts/{cohort_id}/people"
         clients = {
             "anonymous": app.test_client(),
             "participant": signed_in(app, "participant@example.org"),
@@ -192,6 +207,8 @@ def run(seconds: float) -> dict:
             ("dashboard (participant)", "participant", "/"),
             ("dashboard (facilitator)", "facilitator", "/"),
             ("user list (admin)", "admin", "/admin/users"),
+            ("roster (facilitator)", "facilitator", roster_path),
+            ("roster, team filter", "facilitator", roster_path + "?team=1&sort=team"),
         ]
         results: list[Result] = []
         baseline = None
@@ -206,13 +223,15 @@ def run(seconds: float) -> dict:
             ("dashboard (facilitator)", "facilitator", "/"),
             ("dashboard (patron)", "patron", "/"),
             ("user list (admin)", "admin", "/admin/users"),
+            ("roster (facilitator)", "facilitator", roster_path),
         ]
+        with app.app_context():
+            participants_before = grow_cohort(SMALL_COHORT)
+            db.session.remove()
         before = {name: queries_per_request(clients[who], path, counter)
                   for name, who, path in scaling_cases}
         with app.app_context():
-            participants_before = len(db.session.scalars(
-                select(Membership).where(Membership.role == CohortRole.PARTICIPANT)).all())
-            participants_after = grow_cohort(EXTRA_PARTICIPANTS)
+            participants_after = grow_cohort(LARGE_COHORT)
             db.session.remove()
         after = {name: queries_per_request(clients[who], path, counter)
                  for name, who, path in scaling_cases}
@@ -244,16 +263,16 @@ def run(seconds: float) -> dict:
 def print_report(report: dict) -> None:
     print(f"DAP bench · {report['date']} · Python {report['python']} · {report['platform']}")
     print(f"{report['database']}, test client, {report['seconds_per_case']:g} s per case\n")
-    header = f"{'case':<26} {'path':<13} {'req/s':>8} {'vs healthz':>10} {'mean ms':>8} {'p95 ms':>8} " \
+    header = f"{'case':<26} {'path':<36} {'req/s':>8} {'vs healthz':>10} {'mean ms':>8} {'p95 ms':>8} " \
              f"{'queries/req':>11}"
     print(header)
     print("-" * len(header))
     for r in report["results"]:
-        print(f"{r['name']:<26} {r['path']:<13} {r['rps']:>8.0f} {r['vs_healthz']:>10.2f} "
+        print(f"{r['name']:<26} {r['path']:<36} {r['rps']:>8.0f} {r['vs_healthz']:>10.2f} "
               f"{r['mean_ms']:>8.2f} {r['p95_ms']:>8.2f} {r['queries_per_request']:>11.1f}")
     s = report["scaling"]
     print(f"\nqueries per request as the cohort grows ({s['participants_before']} -> "
-          f"{s['participants_after']} participants; the new ones all linked to the demo patron)")
+          f"{s['participants_after']} members; the new ones all linked to the demo patron)")
     header = f"{'case':<26} {'before':>7} {'after':>7}  verdict"
     print(header)
     print("-" * len(header))
