@@ -49,6 +49,7 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "jobs.index": ("GET", "/admin/jobs/", ADMIN_ONLY),
     # People in a cohort: its facilitators and admins; members of other kinds get 404.
     "people.roster": ("GET", "/cohorts/{cohort}/people", MANAGERS),
+    "people.roster_csv": ("GET", "/cohorts/{cohort}/people.csv", MANAGERS),
     "people.invite": ("GET", "/cohorts/{cohort}/people/invite", MANAGERS),
     "people.import_people": ("GET", "/cohorts/{cohort}/people/import", MANAGERS),
     "people.new_managed": ("GET", "/cohorts/{cohort}/people/managed/new", MANAGERS),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
+    Response,
     abort,
     current_app,
     flash,
@@ -19,6 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from dap import policy
 from dap.accounts.services import HashParams
 from dap.accounts.views import sign_in_browser
+from dap.clock import now_utc
 from dap.cohorts import csv_import, people, roster
 from dap.cohorts.models import Cohort, CohortRole, MembershipStatus, Team
 from dap.cohorts.people_forms import (
@@ -31,6 +33,7 @@ from dap.cohorts.people_forms import (
     OwnPatronForm,
     TakeoverForm,
 )
+from dap.core.csv import write_csv
 from dap.core.forms import ConfirmForm, apply_domain_error
 from dap.errors import DomainError
 from dap.extensions import db, limiter
@@ -77,12 +80,9 @@ def _roster_url(cohort: Cohort) -> str:
 # --- roster -----------------------------------------------------------------------------------
 
 
-@bp.get("/cohorts/<int:cohort_id>/people", endpoint="roster")
-@policy.signed_in
-def roster_page(cohort_id: int):
-    cohort = policy.load_cohort(current_user, cohort_id, manage=True)
+def _roster_filters() -> roster.RosterFilters:
     sort = request.args.get("sort", "name")
-    filters = roster.RosterFilters(
+    return roster.RosterFilters(
         q=request.args.get("q", "")[:100].strip(),
         team_id=_int_arg("team"),
         role=_enum_arg(CohortRole, "role"),
@@ -92,6 +92,13 @@ def roster_page(cohort_id: int):
         descending=request.args.get("dir") == "desc",
         page=min(_int_arg("page") or 1, 100000),
     )
+
+
+@bp.get("/cohorts/<int:cohort_id>/people", endpoint="roster")
+@policy.signed_in
+def roster_page(cohort_id: int):
+    cohort = policy.load_cohort(current_user, cohort_id, manage=True)
+    filters = _roster_filters()
     page = roster.roster(cohort, filters)
     return render_template(
         "people/roster.html", cohort=cohort, page=page, filters=filters,
@@ -100,6 +107,18 @@ def roster_page(cohort_id: int):
         confirm=ConfirmForm(), can_edit=policy.can_edit_cohort(current_user, cohort),
         roles=list(CohortRole), statuses=list(MembershipStatus),
     )
+
+
+@bp.get("/cohorts/<int:cohort_id>/people.csv")
+@policy.signed_in
+def roster_csv(cohort_id: int):
+    cohort = policy.load_cohort(current_user, cohort_id, manage=True)
+    body = write_csv(roster.export_rows(cohort, _roster_filters()), roster.EXPORT_HEADER)
+    filename = f"dap-cohort-{cohort.id}-people-{now_utc().date().isoformat()}.csv"
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store",
+    })
 
 
 @bp.route("/cohorts/<int:cohort_id>/people/invite", methods=["GET", "POST"])

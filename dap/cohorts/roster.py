@@ -90,7 +90,7 @@ def _filtered(cohort: Cohort, filters: RosterFilters) -> Select:
     return stmt
 
 
-def roster(cohort: Cohort, filters: RosterFilters) -> Roster:
+def roster(cohort: Cohort, filters: RosterFilters, *, per_page: int = PER_PAGE) -> Roster:
     """One page of the roster with each person's patrons, whom they are patron to, and
     their newest invitation. Four queries whatever the cohort's size."""
     stmt = _filtered(cohort, filters)
@@ -103,7 +103,7 @@ def roster(cohort: Cohort, filters: RosterFilters) -> Roster:
     page = max(filters.page, 1)
     memberships = db.session.scalars(
         stmt.options(contains_eager(Membership.user), contains_eager(Membership.team))
-        .order_by(*order_by).limit(PER_PAGE).offset((page - 1) * PER_PAGE)
+        .order_by(*order_by).limit(per_page).offset((page - 1) * per_page)
     ).unique().all()
     user_ids = [m.user_id for m in memberships]
     patrons: dict[int, list[User]] = defaultdict(list)
@@ -125,7 +125,27 @@ def roster(cohort: Cohort, filters: RosterFilters) -> Roster:
                   sorted(participants[m.user_id], key=lambda u: u.name), invitations.get(m.id))
         for m in memberships
     ]
-    return Roster(rows=rows, total=total, page=page)
+    return Roster(rows=rows, total=total, page=page, per_page=per_page)
+
+
+EXPORT_HEADER = ["name", "email", "role", "team", "status", "patrons", "patron to",
+                 "invitation", "joined"]
+EXPORT_LIMIT = 20000
+
+
+def export_rows(cohort: Cohort, filters: RosterFilters) -> list[list]:
+    """Every roster row matching ``filters`` (not just one page), as CSV cells."""
+    page = roster(cohort, RosterFilters(**{**filters.__dict__, "page": 1}),
+                  per_page=EXPORT_LIMIT)
+    return [
+        [r.membership.user.name, r.membership.user.email or "",
+         "co-facilitator" if r.membership.role is CohortRole.FACILITATOR
+         else r.membership.role.value,
+         r.membership.team.name if r.membership.team else "", r.membership.status.value,
+         "; ".join(u.name for u in r.patrons), "; ".join(u.name for u in r.participants),
+         r.invitation.status if r.invitation else "", r.membership.joined_at]
+        for r in page.rows
+    ]
 
 
 def cohort_teams(cohort: Cohort) -> list[Team]:

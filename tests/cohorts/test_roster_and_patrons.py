@@ -338,3 +338,31 @@ def test_takeover_email_already_used_is_refused(app, world, role_client):
                          {"takeover-email": taken})
     assert response.status_code == 400
     assert "Another account already uses" in response.get_data(as_text=True)
+
+
+def test_roster_csv_has_everyone_matching_and_neutralises_formulas(app, world, role_client):
+    from dap.cohorts.models import Cohort
+
+    with app.app_context():
+        cohort = db.session.get(Cohort, world["cohort"])
+        factories.add_member(cohort, factories.make_user(name="=HYPERLINK(\"http://evil\")",
+                                                         email="evil@example.org"),
+                             CohortRole.PARTICIPANT)
+        for i in range(60):
+            factories.add_member(cohort, factories.make_user(name=f"Csv {i:02d}"),
+                                 CohortRole.PARTICIPANT)
+        db.session.commit()
+    response = role_client("facilitator").get(f"/cohorts/{world['cohort']}/people.csv")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    lines = response.get_data(as_text=True).splitlines()
+    assert lines[0] == "name,email,role,team,status,patrons,patron to,invitation,joined"
+    assert len(lines) == 1 + 65  # 4 from the world, 61 added: all of them, not one page
+    evil = next(line for line in lines if "evil@example.org" in line)
+    assert evil.startswith('"\'=HYPERLINK(""http://evil"")"')
+    alex = next(line for line in lines if line.startswith("Alex Participant"))
+    assert ",Pat Patron," in alex
+    filtered = role_client("facilitator").get(
+        f"/cohorts/{world['cohort']}/people.csv?q=csv 0").get_data(as_text=True).splitlines()
+    assert len(filtered) == 1 + 10
