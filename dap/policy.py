@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 from flask import abort, g
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from dap.extensions import db, login_manager
 
@@ -193,13 +194,6 @@ def can_view_member(viewer: Any, member: Any, cohort: Any) -> bool:
     return can_manage_cohort(viewer, cohort) or is_patron_of(viewer, member.id, cohort.id)
 
 
-def can_read_audit(user: Any, cohort: Any | None) -> bool:
-    """Admins read the whole audit log; facilitators read their cohorts' events."""
-    if cohort is None:
-        return is_admin(user)
-    return can_manage_cohort(user, cohort)
-
-
 # --- loading with scope -----------------------------------------------------------------
 
 
@@ -295,3 +289,34 @@ def require_participant(user: Any, cohort: Any) -> Any:
     if membership is None or membership.role is not CohortRole.PARTICIPANT:
         abort(404)
     return membership
+
+
+def can_delete_account(actor: Any, user: Any) -> bool:
+    """Admins may delete any account; a cohort's facilitators may delete a managed
+    ("supported digital") participant of a cohort they manage. (Everyone may delete their
+    own, from /account/delete.)"""
+    if is_admin(actor):
+        return True
+    if not user.is_managed:
+        return False
+    from dap.cohorts.models import CohortRole, Membership, MembershipStatus
+
+    memberships = db.session.scalars(
+        select(Membership).options(joinedload(Membership.cohort))
+        .where(Membership.user_id == user.id, Membership.role == CohortRole.PARTICIPANT,
+               Membership.status != MembershipStatus.REMOVED)
+    ).all()
+    return any(can_manage_cohort(actor, m.cohort) for m in memberships)
+
+
+def load_user_to_delete(actor: Any, user_id: int) -> Any:
+    """The undeleted account ``actor`` may delete.
+
+    :raise 404: when it does not exist, is already deleted, or is outside ``actor``'s scope.
+    """
+    from dap.accounts.models import User
+
+    user = db.session.get(User, user_id)
+    if user is None or user.deleted_at is not None or not can_delete_account(actor, user):
+        abort(404)
+    return user

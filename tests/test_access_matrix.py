@@ -72,6 +72,16 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "people.my_patrons": ("GET", "/cohorts/{cohort}/my-patrons",
                           {**everyone(404), "anonymous": 302, "participant": 200}),
     "people.join": ("GET", "/join/not-a-token", everyone(400)),
+    # Privacy and the audit log.
+    "privacy.export": ("GET", "/account/export", SIGNED_IN),
+    "privacy.delete_account": ("POST", "/account/delete", {**everyone(400), "anonymous": 302}),
+    "privacy.deleted": ("GET", "/account/deleted", {**everyone(302), "anonymous": 200}),
+    "privacy.delete_user": ("POST", "/admin/users/{outsider}/delete",
+                            {**managers(404), "admin": 400}),
+    "audit.admin_log": ("GET", "/admin/audit", ADMIN_ONLY),
+    "audit.admin_log_csv": ("GET", "/admin/audit.csv", ADMIN_ONLY),
+    "audit.cohort_log": ("GET", "/cohorts/{cohort}/audit", MANAGERS),
+    "audit.cohort_log_csv": ("GET", "/cohorts/{cohort}/audit.csv", MANAGERS),
 }
 
 

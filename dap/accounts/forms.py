@@ -82,3 +82,11 @@ class UserCreateForm(FlaskForm):
 class UserRolesForm(FlaskForm):
     is_facilitator = BooleanField("Facilitator (may create and run cohorts)")
     is_admin = BooleanField("Administrator (may manage everything)")
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField(
+        "Your password",
+        validators=[InputRequired("Enter your password to confirm."), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
+    )

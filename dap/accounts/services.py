@@ -367,8 +367,11 @@ def update_profile(user: User, *, name: str, timezone: str) -> None:
 def set_active(user: User, *, active: bool, actor: User) -> None:
     """Deactivate or reactivate an account. Deactivation ends all of its sessions.
 
-    :raise DomainError: when an admin tries to deactivate themselves.
+    :raise DomainError: when an admin tries to deactivate themselves, or to reactivate a
+        deleted account.
     """
+    if user.deleted_at is not None:
+        raise DomainError("This account was deleted; it cannot be reactivated.")
     if not active and user.id == actor.id:
         raise DomainError("You cannot deactivate your own account.")
     user.is_active = active
@@ -384,8 +387,11 @@ def set_active(user: User, *, active: bool, actor: User) -> None:
 def set_site_roles(user: User, *, is_admin: bool, is_facilitator: bool, actor: User) -> None:
     """Grant or remove the site-level admin and facilitator flags.
 
-    :raise DomainError: when an admin would remove their own admin flag (someone must stay).
+    :raise DomainError: when an admin would remove their own admin flag (someone must stay),
+        or the account was deleted.
     """
+    if user.deleted_at is not None:
+        raise DomainError("This account was deleted; it cannot hold roles.")
     if user.id == actor.id and not is_admin:
         raise DomainError("You cannot remove your own admin role.", field="is_admin")
     user.is_admin = is_admin
