@@ -14,12 +14,22 @@ from flask import Flask, Response, g, request
 from flask.cli import get_debug_flag
 from flask.config import Config
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from dap import policy
 from dap.config import load_config
 from dap.extensions import csrf, db, limiter, login_manager, migrate
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """``<int:…>`` in every route: numbers beyond a database integer match no route (404)
+    instead of overflowing the query (a 500 on SQLite, an error on PostgreSQL)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - Werkzeug's signature
+        kwargs.setdefault("max", 2_147_483_647)
+        super().__init__(map, *args, **kwargs)
 
 log = logging.getLogger("dap.request")
 
@@ -45,6 +55,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         instance_path=os.environ.get("DAP_INSTANCE_PATH", str(ROOT / "instance")),
         instance_relative_config=True,
     )
+    app.url_map.converters["int"] = DatabaseIdConverter
     configure_settings(app, overrides)
     configure_logging(app)
     configure_extensions(app)

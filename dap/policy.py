@@ -233,6 +233,17 @@ def load_user_for_admin(actor: Any, user_id: int) -> Any:
     return user
 
 
+def load_organisation(organisation_id: int) -> Any:
+    """An organisation. Organisations are shared by every facilitator (the route's rule
+    checks the site role), so only a missing one is a 404."""
+    from dap.cohorts.models import Organisation
+
+    organisation = db.session.get(Organisation, organisation_id)
+    if organisation is None:
+        abort(404)
+    return organisation
+
+
 def load_membership(cohort: Any, membership_id: int) -> Any:
     """A membership of ``cohort`` (any status).
 

@@ -26,6 +26,9 @@ def managers(status: int) -> dict[str, int]:
 
 
 MANAGERS = managers(200)
+#: site facilitators and admins; members without the site role are refused (403)
+FACILITATORS = {"anonymous": 302, "participant": 403, "patron": 403, "facilitator": 200,
+                "admin": 200}
 
 
 #: endpoint -> (method, path with {placeholders} from the world fixture, expected per role)
@@ -72,6 +75,28 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "people.my_patrons": ("GET", "/cohorts/{cohort}/my-patrons",
                           {**everyone(404), "anonymous": 302, "participant": 200}),
     "people.join": ("GET", "/join/not-a-token", everyone(400)),
+    # Setting up programmes.
+    "cohorts.organisations": ("GET", "/organisations", FACILITATORS),
+    "cohorts.organisation": ("GET", "/organisations/{organisation}", FACILITATORS),
+    "cohorts.organisation_archive": ("POST", "/organisations/{organisation}/archive",
+                                     {**FACILITATORS, "facilitator": 303, "admin": 303}),
+    "cohorts.team_new": ("POST", "/organisations/{organisation}/teams",
+                         {**FACILITATORS, "facilitator": 400, "admin": 400}),
+    "cohorts.team": ("GET", "/organisations/{organisation}/teams/{team}", FACILITATORS),
+    "cohorts.team_archive": ("POST", "/organisations/{organisation}/teams/{team}/archive",
+                             {**FACILITATORS, "facilitator": 303, "admin": 303}),
+    "cohorts.index": ("GET", "/cohorts", FACILITATORS),
+    "cohorts.new": ("GET", "/cohorts/new", FACILITATORS),
+    "cohorts.overview": ("GET", "/cohorts/{cohort}", MANAGERS),
+    "cohorts.edit": ("GET", "/cohorts/{cohort}/edit", MANAGERS),
+    "cohorts.archive": ("POST", "/cohorts/{cohort}/archive", managers(303)),
+    "cohorts.facilitators": ("GET", "/cohorts/{cohort}/facilitators", MANAGERS),
+    # the last facilitator cannot be removed: 400 with a message
+    "cohorts.facilitator_remove": ("POST", "/cohorts/{cohort}/facilitators/{facilitator}/remove",
+                                   managers(400)),
+    "cohorts.home": ("GET", "/cohorts/{cohort}/home", SIGNED_IN),
+    "cohorts.visibility": ("POST", "/cohorts/{cohort}/visibility",
+                           {**everyone(303), "anonymous": 302, "admin": 404}),
     # Privacy and the audit log.
     "privacy.export": ("GET", "/account/export", SIGNED_IN),
     "privacy.delete_account": ("POST", "/account/delete", {**everyone(400), "anonymous": 302}),

@@ -495,21 +495,31 @@ def _other_facilitators(membership: Membership) -> int:
     ) or 0
 
 
-def remove_member(membership: Membership, *, actor: User) -> None:
-    """Take someone out of a cohort: they lose access, their records stay attributed, their
-    patron links in this cohort end and pending invitations are withdrawn.
+def lock_cohort(cohort: Cohort) -> None:
+    """Lock the cohort row until the transaction ends (``FOR UPDATE``; on SQLite the
+    ``BEGIN IMMEDIATE`` transaction already holds the write lock), so that two requests
+    checking "is this the last facilitator?" run one after the other."""
+    db.session.execute(select(Cohort.id).where(Cohort.id == cohort.id).with_for_update())
 
-    :raise DomainError: removing the cohort's last facilitator.
+
+def remove_member(membership: Membership, *, actor: User,
+                  action: str = "membership.removed") -> None:
+    """Take someone out of a cohort: they lose access, their records stay attributed, their
+    patron links in this cohort end and pending invitations are withdrawn. ``action`` names
+    the audit event.
+
+    :raise DomainError: removing the cohort's last facilitator, or an archived cohort.
     """
     cohort = membership.cohort
     _check_editable(cohort)
     if membership.status is MembershipStatus.REMOVED:
         return
+    lock_cohort(cohort)
     if (membership.role is CohortRole.FACILITATOR
             and membership.status is MembershipStatus.ACTIVE
             and not _other_facilitators(membership)):
-        raise DomainError("A cohort needs at least one facilitator: add another before "
-                          "removing this one.")
+        raise DomainError("A cohort needs at least one facilitator. Add another facilitator "
+                          "before removing this one.")
     now = now_utc()
     membership.status = MembershipStatus.REMOVED
     membership.removed_at = now
@@ -527,7 +537,7 @@ def remove_member(membership: Membership, *, actor: User) -> None:
         .values(revoked_at=now)
     )
     db.session.flush()
-    record("membership.removed", actor=actor, cohort=cohort, subject=membership.user,
+    record(action, actor=actor, cohort=cohort, subject=membership.user,
            role=membership.role.value)
 
 
@@ -542,6 +552,7 @@ def change_member(membership: Membership, *, actor: User, role: CohortRole,
     _check_team(cohort, team)
     changes: dict[str, list[str | None]] = {}
     if membership.role is not role:
+        lock_cohort(cohort)
         if (membership.role is CohortRole.FACILITATOR
                 and membership.status is MembershipStatus.ACTIVE
                 and not _other_facilitators(membership)):

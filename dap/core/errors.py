@@ -52,7 +52,9 @@ def register_error_handlers(app: Flask) -> None:
     def http_error(error: HTTPException):
         if error.code is None or error.code < 400 or error.response is not None:
             return error
-        response = _render(error.code, None)
+        # A description given to abort() is meant for the reader; Werkzeug's stock one is not.
+        custom = error.description if error.description != type(error).description else None
+        response = _render(error.code, custom)
         if error.code == 429:
             return response[0], 429
         if error.code == 405 and hasattr(error, "valid_methods") and error.valid_methods:

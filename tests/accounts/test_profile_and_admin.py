@@ -156,7 +156,9 @@ def test_admin_cannot_deactivate_self(app, world, role_client):
     assert get_user(app, world["admin"]).is_active
 
 
-@pytest.mark.parametrize("path", ["/admin/users/999999", "/admin/users/999999/active"])
+@pytest.mark.parametrize("path", ["/admin/users/999999", "/admin/users/999999/active",
+                                  "/admin/users/99999999999999999999",
+                                  "/admin/users/9223372036854775808/active"])
 def test_admin_pages_for_missing_users_are_404(world, role_client, path):
     client = role_client("admin")
     response = post_form(client, path, {"active": "0"}) if path.endswith("active") else client.get(path)

@@ -1,0 +1,1 @@
+"""Content: the programme's Markdown library and the renderer for user-written Markdown."""
