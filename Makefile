@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export FLASK_APP := dap
 
-.PHONY: install run test test-pg lint bench scheduler clean
+.PHONY: install run test test-pg lint content-check bench scheduler clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ test-pg: install
 
 lint: install
 	$(BIN)/ruff check .
+
+## Validate every file under content/ (front matter, areas, slugs, internal links)
+content-check: install
+	$(BIN)/flask --app dap content check
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -64,6 +64,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     configure_errors(app)
     configure_templates(app)
     configure_cli(app)
+    configure_content(app)
     maybe_start_dev_scheduler(app)
     return app
 
@@ -132,6 +133,7 @@ def configure_blueprints(app: Flask) -> None:
     from dap.audit.views import bp as audit_bp
     from dap.cohorts.people_views import bp as people_bp
     from dap.cohorts.views import bp as cohorts_bp
+    from dap.content.views import bp as library_bp
     from dap.core.views import bp as core_bp
     from dap.jobs.views import bp as jobs_bp
 
@@ -141,6 +143,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(cohorts_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(audit_bp)
+    app.register_blueprint(library_bp)
     app.register_blueprint(jobs_bp)
     # Flask's own static route: public by nature.
     policy.declare(policy.Access.PUBLIC, app.view_functions["static"])
@@ -192,6 +195,14 @@ def configure_cli(app: Flask) -> None:
     from dap.cli import register_commands
 
     register_commands(app)
+
+
+def configure_content(app: Flask) -> None:
+    """Load the goal library at start-up (once per process and content folder; later apps
+    share the cache). Problems are logged, never raised: a bad file must not stop DAP."""
+    from dap.content.library import library_cache
+
+    library_cache(Path(app.config["CONTENT_DIR"])).get()
 
 
 def _is_dev_server_process() -> bool:

@@ -150,6 +150,8 @@ def scheduler_command() -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from dap.content.cli import content_cli
+
     for command in (create_user_command, demo_command, backup_command, scheduler_command,
-                    jobs_cli):
+                    jobs_cli, content_cli):
         app.cli.add_command(command)

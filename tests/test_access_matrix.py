@@ -97,6 +97,9 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "cohorts.home": ("GET", "/cohorts/{cohort}/home", SIGNED_IN),
     "cohorts.visibility": ("POST", "/cohorts/{cohort}/visibility",
                            {**everyone(303), "anonymous": 302, "admin": 404}),
+    # The goal library: anyone signed in (a real goal's page is tested in tests/content).
+    "library.index": ("GET", "/library/", SIGNED_IN),
+    "library.goal": ("GET", "/library/no-such-goal", {**everyone(404), "anonymous": 302}),
     # Privacy and the audit log.
     "privacy.export": ("GET", "/account/export", SIGNED_IN),
     "privacy.delete_account": ("POST", "/account/delete", {**everyone(400), "anonymous": 302}),

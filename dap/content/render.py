@@ -34,25 +34,29 @@ URL_SCHEMES = {"http", "https", "mailto"}
 LINK_REL = "noopener nofollow ugc"
 
 
-def render_markdown(text: str | None) -> Markup:
+def render_markdown(text: str | None, *, heading_base: int = 3,
+                    link_rel: str = LINK_REL) -> Markup:
     """Render ``text`` as Markdown and return sanitised HTML, ready for a template.
 
     Anything outside the allow-list is removed: ``<script>``/``<style>`` with their
     content, event-handler attributes, and links whose scheme is not http, https or
-    mailto. Every link gets ``rel="noopener nofollow ugc"``. Empty text gives ``Markup("")``.
+    mailto. Every link gets ``rel="noopener nofollow ugc"`` (the programme's own content
+    passes ``link_rel="noopener"``). ``# Heading`` becomes ``<h{heading_base}>``. Empty
+    text gives ``Markup("")``.
     """
     if not text or not text.strip():
         return Markup("")
+    configs = {"toc": {**EXTENSION_CONFIGS["toc"], "baselevel": heading_base}}
     # A new Markdown instance per call: instances keep state and are not thread-safe.
     html = markdown.Markdown(
-        extensions=EXTENSIONS, extension_configs=EXTENSION_CONFIGS, output_format="html"
+        extensions=EXTENSIONS, extension_configs=configs, output_format="html"
     ).convert(text)
     cleaned = nh3.clean(
         html,
         tags=ALLOWED_TAGS,
         attributes=ALLOWED_ATTRIBUTES,
         url_schemes=URL_SCHEMES,
-        link_rel=LINK_REL,
+        link_rel=link_rel,
         strip_comments=True,
     )
     return Markup(cleaned)  # noqa: S704 - nh3 has just cleaned it against an allow-list

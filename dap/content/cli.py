@@ -1,0 +1,30 @@
+"""``flask --app dap content check``: validate every content file."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from dap.content.library import load_library
+
+content_cli = AppGroup("content", help="The programme's Markdown content.")
+
+
+@content_cli.command("check")
+def check_command() -> None:
+    """Check every area and goal file; list each problem with its file; exit 1 if any."""
+    content_dir = Path(current_app.config["CONTENT_DIR"])
+    library = load_library(content_dir)
+    for rel, problem in library.problems:
+        click.echo(f"content/{rel}: {problem}", err=True)
+    per_area = {slug: len(library.goals_in(slug)) for slug in library.areas}
+    click.echo(f"{len(library.goals)} goals in {len(library.areas)} areas: "
+               + ", ".join(f"{slug} {n}" for slug, n in per_area.items()))
+    if library.problems:
+        click.echo(f"{len(library.problems)} problem(s) found.", err=True)
+        sys.exit(1)
+    click.echo("Content OK.")
