@@ -21,13 +21,16 @@ run: install
 	$(BIN)/flask --app dap demo
 	DAP_SCHEDULER=$${DAP_SCHEDULER:-inprocess} $(BIN)/flask --app dap run --debug --host 127.0.0.1 --port 5000
 
+#: test processes (pytest-xdist); each gets its own throwaway database
+TEST_WORKERS ?= 2
+
 ## The whole suite (SQLite; set DAP_TEST_DATABASE_URL for PostgreSQL)
 test: install
-	$(BIN)/pytest -p no:cacheprovider
+	$(BIN)/pytest -p no:cacheprovider -n $(TEST_WORKERS)
 
 ## The whole suite against the local PostgreSQL server
 test-pg: install
-	DAP_TEST_DATABASE_URL=$${DAP_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres} $(BIN)/pytest -p no:cacheprovider
+	DAP_TEST_DATABASE_URL=$${DAP_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres} $(BIN)/pytest -p no:cacheprovider -n $(TEST_WORKERS)
 
 lint: install
 	$(BIN)/ruff check .
