@@ -113,15 +113,28 @@ def invite_member(
         membership.role, membership.team = role, team
         membership.status, membership.removed_at = MembershipStatus.INVITED, None
     db.session.flush()
+    return _issue_invitation(kind=InvitationKind.MEMBERSHIP, cohort=cohort, email=address,
+                             actor=actor, action="invitation.sent", subject=user, links=links,
+                             membership=membership)
+
+
+def _issue_invitation(*, kind: InvitationKind, cohort: Cohort, email: str, actor: User,
+                      action: str, subject: User, links: LinkContext,
+                      membership: Membership | None = None,
+                      participant_id: int | None = None) -> Invitation:
+    """Create an invitation with a fresh nonce and 14 days to run, audit it, and queue its
+    email."""
     invitation = Invitation(
-        kind=InvitationKind.MEMBERSHIP, cohort=cohort, membership=membership, email=address,
-        invited_by_id=actor.id, nonce=secrets.token_hex(8),
+        kind=kind, cohort=cohort, membership=membership, participant_id=participant_id,
+        email=email, invited_by_id=actor.id, nonce=secrets.token_hex(8),
         expires_at=now_utc() + INVITATION_TTL,
     )
     db.session.add(invitation)
     db.session.flush()
-    record("invitation.sent", actor=actor, cohort=cohort, subject=user,
-           role=role.value, invitation_id=invitation.id)
+    details = {"invitation_id": invitation.id}
+    if membership is not None and kind is InvitationKind.MEMBERSHIP:
+        details["role"] = membership.role.value
+    record(action, actor=actor, cohort=cohort, subject=subject, **details)
     send_invitation(invitation, links=links)
     return invitation
 
@@ -411,17 +424,9 @@ def invite_own_patron(*, cohort: Cohort, participant: User, email: str, name: st
         existing = User(email=address, name=clean_name, password_hash="", timezone=cohort.timezone)
         db.session.add(existing)
         db.session.flush()
-    invitation = Invitation(
-        kind=InvitationKind.PATRON, cohort=cohort, participant_id=participant.id, email=address,
-        invited_by_id=participant.id, nonce=secrets.token_hex(8),
-        expires_at=now_utc() + INVITATION_TTL,
-    )
-    db.session.add(invitation)
-    db.session.flush()
-    record("patron.invited", actor=participant, cohort=cohort, subject=participant,
-           invitation_id=invitation.id)
-    send_invitation(invitation, links=links)
-    return invitation
+    return _issue_invitation(kind=InvitationKind.PATRON, cohort=cohort, email=address,
+                             actor=participant, action="patron.invited", subject=participant,
+                             links=links, participant_id=participant.id)
 
 
 # --- managed participants and removal ----------------------------------------------------------
@@ -471,17 +476,9 @@ def invite_managed_to_take_over(*, membership: Membership, actor: User, email: s
                Invitation.revoked_at.is_(None))
         .values(revoked_at=now_utc())
     )
-    invitation = Invitation(
-        kind=InvitationKind.MEMBERSHIP, cohort=cohort, membership=membership, email=address,
-        invited_by_id=actor.id, nonce=secrets.token_hex(8),
-        expires_at=now_utc() + INVITATION_TTL,
-    )
-    db.session.add(invitation)
-    db.session.flush()
-    record("member.takeover_invited", actor=actor, cohort=cohort, subject=user,
-           invitation_id=invitation.id)
-    send_invitation(invitation, links=links)
-    return invitation
+    return _issue_invitation(kind=InvitationKind.MEMBERSHIP, cohort=cohort, email=address,
+                             actor=actor, action="member.takeover_invited", subject=user,
+                             links=links, membership=membership)
 
 
 def _other_facilitators(membership: Membership) -> int:

@@ -220,52 +220,69 @@ def member(cohort_id: int, membership_id: int):
     return _member_page(cohort, policy.load_membership(cohort, membership_id))
 
 
-@bp.post("/cohorts/<int:cohort_id>/people/<int:membership_id>/change")
-@policy.signed_in
-def change_member(cohort_id: int, membership_id: int):
+def _member_action(cohort_id: int, membership_id: int, *, form_cls, prefix: str,
+                   page_arg: str, act):
+    """What every form on a member's page shares: load in scope, validate, call the service
+    (``act`` returns the message to flash), commit and go back to the page; or show the page
+    again with the errors."""
     cohort = policy.load_cohort(current_user, cohort_id, edit=True)
     membership = policy.load_membership(cohort, membership_id)
-    form = MemberForm(prefix="member")
-    form.team.choices = _team_choices(cohort)
+    form = form_cls(prefix=prefix)
+    if hasattr(form, "team"):
+        form.team.choices = _team_choices(cohort)
     if form.validate_on_submit():
         try:
-            people.change_member(membership, actor=current_user,
-                                 role=CohortRole(form.role.data),
-                                 team=_team(cohort, form.team.data))
+            message = act(cohort, membership, form)
         except DomainError as error:
             db.session.rollback()
             apply_domain_error(form, error)
         else:
             db.session.commit()
-            flash("Saved.", "success")
+            flash(message, "success")
             return redirect(url_for("people.member", cohort_id=cohort.id,
                                     membership_id=membership.id))
-    return _member_page(cohort, membership, status=400, member_form=form)
+    return _member_page(cohort, membership, status=400, **{page_arg: form})
+
+
+@bp.post("/cohorts/<int:cohort_id>/people/<int:membership_id>/change")
+@policy.signed_in
+def change_member(cohort_id: int, membership_id: int):
+    def act(cohort, membership, form):
+        people.change_member(membership, actor=current_user, role=CohortRole(form.role.data),
+                             team=_team(cohort, form.team.data))
+        return "Saved."
+
+    return _member_action(cohort_id, membership_id, form_cls=MemberForm, prefix="member",
+                          page_arg="member_form", act=act)
 
 
 @bp.post("/cohorts/<int:cohort_id>/people/<int:membership_id>/patrons")
 @policy.signed_in
 def link_patron(cohort_id: int, membership_id: int):
-    cohort = policy.load_cohort(current_user, cohort_id, edit=True)
-    membership = policy.load_membership(cohort, membership_id)
-    form = LinkPatronForm(prefix="link")
-    if form.validate_on_submit():
+    def act(cohort, membership, form):
         raw = form.patron.data or ""
-        try:
-            if not raw.isdigit() or len(raw) > 12:
-                raise DomainError("Choose a patron from the list.", field="patron")
-            patron = policy.load_membership(cohort, int(raw))
-            people.link_patron(cohort=cohort, patron=patron, participant=membership,
-                               actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{patron.user.name} is now {membership.user.name}'s patron.", "success")
-            return redirect(url_for("people.member", cohort_id=cohort.id,
-                                    membership_id=membership.id))
-    return _member_page(cohort, membership, status=400, link_form=form)
+        if not raw.isdigit() or len(raw) > 12:
+            raise DomainError("Choose a patron from the list.", field="patron")
+        patron = policy.load_membership(cohort, int(raw))
+        people.link_patron(cohort=cohort, patron=patron, participant=membership,
+                           actor=current_user)
+        return f"{patron.user.name} is now {membership.user.name}'s patron."
+
+    return _member_action(cohort_id, membership_id, form_cls=LinkPatronForm, prefix="link",
+                          page_arg="link_form", act=act)
+
+
+@bp.post("/cohorts/<int:cohort_id>/people/<int:membership_id>/takeover")
+@policy.signed_in
+def invite_takeover(cohort_id: int, membership_id: int):
+    def act(cohort, membership, form):
+        invitation = people.invite_managed_to_take_over(
+            membership=membership, actor=current_user, email=form.email.data or "",
+            links=_links())
+        return f"Invitation sent to {invitation.email}."
+
+    return _member_action(cohort_id, membership_id, form_cls=TakeoverForm, prefix="takeover",
+                          page_arg="takeover_form", act=act)
 
 
 @bp.post("/cohorts/<int:cohort_id>/people/<int:membership_id>/remove")
@@ -286,28 +303,6 @@ def remove_member(cohort_id: int, membership_id: int):
     flash(f"{membership.user.name} has been removed from the cohort. Their records stay.",
           "success")
     return redirect(_roster_url(cohort)), 303
-
-
-@bp.post("/cohorts/<int:cohort_id>/people/<int:membership_id>/takeover")
-@policy.signed_in
-def invite_takeover(cohort_id: int, membership_id: int):
-    cohort = policy.load_cohort(current_user, cohort_id, edit=True)
-    membership = policy.load_membership(cohort, membership_id)
-    form = TakeoverForm(prefix="takeover")
-    if form.validate_on_submit():
-        try:
-            invitation = people.invite_managed_to_take_over(
-                membership=membership, actor=current_user, email=form.email.data or "",
-                links=_links())
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"Invitation sent to {invitation.email}.", "success")
-            return redirect(url_for("people.member", cohort_id=cohort.id,
-                                    membership_id=membership.id))
-    return _member_page(cohort, membership, status=400, takeover_form=form)
 
 
 @bp.route("/cohorts/<int:cohort_id>/people/managed/new", methods=["GET", "POST"])
