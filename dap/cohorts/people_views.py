@@ -103,7 +103,7 @@ def roster_page(cohort_id: int):
     return render_template(
         "people/roster.html", cohort=cohort, page=page, filters=filters,
         teams=roster.cohort_teams(cohort),
-        members=roster.cohort_members(cohort),
+        patron_choices=roster.patrons_in(cohort),
         confirm=ConfirmForm(), can_edit=policy.can_edit_cohort(current_user, cohort),
         roles=list(CohortRole), statuses=list(MembershipStatus),
     )

@@ -156,7 +156,8 @@ def cohort_teams(cohort: Cohort) -> list[Team]:
     ))
 
 
-def cohort_members(cohort: Cohort, *, role: CohortRole | None = None) -> list[Membership]:
+def cohort_members(cohort: Cohort, *, role: CohortRole | None = None,
+                   exclude_role: CohortRole | None = None) -> list[Membership]:
     """Current and invited members (for pickers), by name."""
     stmt = (
         select(Membership).join(User, Membership.user_id == User.id)
@@ -165,7 +166,19 @@ def cohort_members(cohort: Cohort, *, role: CohortRole | None = None) -> list[Me
     )
     if role is not None:
         stmt = stmt.where(Membership.role == role)
+    if exclude_role is not None:
+        stmt = stmt.where(Membership.role != exclude_role)
     return list(db.session.scalars(stmt).unique())
+
+
+def patrons_in(cohort: Cohort) -> list[User]:
+    """Everyone who is a patron to someone in the cohort now (for the roster's filter)."""
+    return list(db.session.scalars(
+        select(User).where(User.id.in_(
+            select(PatronLink.patron_id).where(PatronLink.cohort_id == cohort.id,
+                                               PatronLink.ended_at.is_(None))
+        )).order_by(func.lower(User.name))
+    ))
 
 
 def patron_links_of(cohort: Cohort, participant: User) -> list[PatronLink]:
