@@ -136,6 +136,7 @@ def configure_blueprints(app: Flask) -> None:
     from dap.content.views import bp as library_bp
     from dap.core.views import bp as core_bp
     from dap.jobs.views import bp as jobs_bp
+    from dap.plans.views import bp as plans_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
@@ -145,6 +146,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(library_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(plans_bp)
     # Flask's own static route: public by nature.
     policy.declare(policy.Access.PUBLIC, app.view_functions["static"])
 

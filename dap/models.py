@@ -5,8 +5,9 @@ from dap.audit.models import AuditEvent
 from dap.cohorts.models import Cohort, Invitation, Membership, Organisation, PatronLink, Team
 from dap.jobs.models import JobRun, SchedulerLease
 from dap.nudges.models import OutboxMessage
+from dap.plans.models import CheckIn, Plan, PlanGoal
 
 __all__ = [
-    "AuditEvent", "Cohort", "Invitation", "JobRun", "Membership", "Organisation",
-    "OutboxMessage", "PatronLink", "SchedulerLease", "Team", "User", "UserSession",
+    "AuditEvent", "CheckIn", "Cohort", "Invitation", "JobRun", "Membership", "Organisation",
+    "OutboxMessage", "PatronLink", "Plan", "PlanGoal", "SchedulerLease", "Team", "User", "UserSession",
 ]

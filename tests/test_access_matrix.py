@@ -31,6 +31,14 @@ FACILITATORS = {"anonymous": 302, "participant": 403, "patron": 403, "facilitato
                 "admin": 200}
 
 
+
+def participant_only(status: int) -> dict[str, int]:
+    """Pages of a participant's own plan: everyone else signed in gets 404."""
+    return {**everyone(404), "anonymous": 302, "participant": status}
+
+
+PARTICIPANT_ONLY = participant_only(200)
+
 #: endpoint -> (method, path with {placeholders} from the world fixture, expected per role)
 MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "static": ("GET", "/static/css/app.css", everyone(200)),
@@ -100,6 +108,21 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     # The goal library: anyone signed in (a real goal's page is tested in tests/content).
     "library.index": ("GET", "/library/", SIGNED_IN),
     "library.goal": ("GET", "/library/no-such-goal", {**everyone(404), "anonymous": 302}),
+    # A participant's own plan: only active participants of the cohort; goal and check-in
+    # ids that are not theirs (here: that do not exist) are 404 for them too.
+    "plans.plan": ("GET", "/cohorts/{cohort}/plan", PARTICIPANT_ONLY),
+    "plans.new_goal": ("GET", "/cohorts/{cohort}/plan/goals/new", PARTICIPANT_ONLY),
+    # no slug: an unknown library goal
+    "plans.adopt": ("POST", "/cohorts/{cohort}/plan/adopt", participant_only(404)),
+    "plans.goal": ("GET", "/cohorts/{cohort}/plan/goals/999999", participant_only(404)),
+    "plans.check_in": ("POST", "/cohorts/{cohort}/plan/goals/999999/check-ins",
+                       participant_only(404)),
+    "plans.done": ("POST", "/cohorts/{cohort}/plan/goals/999999/done", participant_only(404)),
+    "plans.status": ("POST", "/cohorts/{cohort}/plan/goals/999999/status",
+                     participant_only(404)),
+    "plans.move": ("POST", "/cohorts/{cohort}/plan/goals/999999/move", participant_only(404)),
+    "plans.edit_check_in": ("GET", "/cohorts/{cohort}/plan/check-ins/999999/edit",
+                            participant_only(404)),
     # Privacy and the audit log.
     "privacy.export": ("GET", "/account/export", SIGNED_IN),
     "privacy.delete_account": ("POST", "/account/delete", {**everyone(400), "anonymous": 302}),

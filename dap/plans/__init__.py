@@ -1,0 +1,1 @@
+"""Digital Action Plans: goals, little-and-often check-ins, rhythm, review, completion."""

@@ -1,0 +1,112 @@
+"""Forms for a participant's plan: shape and types only; dap.plans.services checks meaning
+(ranges, required text, dates within the programme)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    FieldList,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+    URLField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Optional
+
+from dap.plans.models import GoalStatus, Visibility
+
+VISIBILITY_CHOICES = [
+    SelectChoice(Visibility.PATRONS.value, "My patrons"),
+    SelectChoice(Visibility.COHORT.value, "Everyone in my cohort"),
+    SelectChoice(Visibility.PRIVATE.value, "Only me"),
+]
+VISIBILITY_HINT = "Your facilitators always see your plan."
+STATUS_CHOICES = [
+    SelectChoice(GoalStatus.ACTIVE.value, "Active — I'm working on it"),
+    SelectChoice(GoalStatus.PLANNED.value, "Planned — for later"),
+    SelectChoice(GoalStatus.DROPPED.value, "Dropped"),
+]
+
+
+class WholeNumberField(IntegerField):
+    """An integer field whose parse error reads well; range checks are the service's."""
+
+    def __init__(self, label: str, *, what: str, **kwargs) -> None:
+        super().__init__(label, **kwargs)
+        self.what = what
+
+    def process_formdata(self, valuelist: list) -> None:
+        if not valuelist:
+            return
+        raw = str(valuelist[0]).strip()
+        if not raw:
+            self.data = None
+            return
+        try:
+            self.data = int(raw) if len(raw) <= 12 else None
+        except ValueError:
+            self.data = None
+        if self.data is None:
+            raise ValueError(f"Enter {self.what} as a whole number, like 30.")
+
+
+class _GoalDetails(FlaskForm):
+    why = TextAreaField(
+        "Why it matters to me (optional)",
+        description="What you need from it, in your words — for example "
+                    "“listen to the needs of individuals”.",
+        render_kw={"rows": 3},
+    )
+    target_date = DateField("Target date (optional)", validators=[Optional()])
+    visibility = SelectField("Who can see this goal", choices=VISIBILITY_CHOICES,
+                             default=Visibility.PATRONS.value, description=VISIBILITY_HINT)
+
+
+class AdoptForm(_GoalDetails):
+    slug = HiddenField("Goal")
+    #: only used from the library page when the participant is in several cohorts
+    cohort = SelectField("Cohort", choices=[], validate_choice=False)
+
+
+class GoalForm(_GoalDetails):
+    """Writing one's own goal, or editing a goal (the title only for one's own)."""
+
+    title = StringField("Goal", render_kw={"autocomplete": "off", "maxlength": 160},
+                        description="Something you want to be able to do, "
+                                    "e.g. “Run a poll on our intranet”.")
+
+
+class CheckInForm(FlaskForm):
+    progress = WholeNumberField(
+        "Progress (%)", what="progress", validators=[Optional()],
+        render_kw={"inputmode": "numeric", "min": 0, "max": 100, "step": 1,
+                   "class": "input-short"},
+    )
+    minutes = WholeNumberField(
+        "Minutes on the web", what="minutes", validators=[Optional()],
+        render_kw={"inputmode": "numeric", "min": 1, "max": 600, "step": 1,
+                   "class": "input-short"},
+    )
+    note = TextAreaField("Note (optional)", render_kw={"rows": 2})
+
+
+class DoneForm(FlaskForm):
+    reflection = TextAreaField(
+        "What did you do and learn?", render_kw={"rows": 4})
+    evidence = FieldList(URLField("Link to evidence (optional)",
+                                  render_kw={"placeholder": "https://"}),
+                         min_entries=3, max_entries=3)
+
+
+class StatusForm(FlaskForm):
+    status = SelectField("Status", choices=STATUS_CHOICES)
+    reason = StringField("Reason for dropping it", description="Only needed when dropping.",
+                         render_kw={"maxlength": 300})
+
+
+class MoveForm(FlaskForm):
+    direction = SelectField(choices=[SelectChoice("up", "Up"), SelectChoice("down", "Down")])

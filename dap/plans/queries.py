@@ -1,0 +1,63 @@
+"""Read-only queries for the plan pages (a fixed number of queries per page, whatever the
+number of goals and check-ins)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from dap.accounts.models import User
+from dap.cohorts.models import Cohort, CohortRole, Membership, MembershipStatus
+from dap.extensions import db
+from dap.plans.models import CheckIn, GoalStatus, Plan, PlanGoal
+
+
+def goals_of(plan: Plan) -> list[PlanGoal]:
+    """The plan's goals in the participant's order (one query)."""
+    return list(db.session.scalars(
+        select(PlanGoal).where(PlanGoal.plan_id == plan.id)
+        .order_by(PlanGoal.position, PlanGoal.id)
+    ))
+
+
+def last_check_in_days(plan: Plan) -> dict[int, date]:
+    """Goal id → the day of its latest check-in (one query)."""
+    rows = db.session.execute(
+        select(CheckIn.goal_id, func.max(CheckIn.local_date))
+        .where(CheckIn.plan_id == plan.id).group_by(CheckIn.goal_id)
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+def timeline(goal: PlanGoal) -> list[CheckIn]:
+    """A goal's check-ins, newest first, with who recorded them (two queries)."""
+    return list(db.session.scalars(
+        select(CheckIn).where(CheckIn.goal_id == goal.id)
+        .options(selectinload(CheckIn.created_by))
+        .order_by(CheckIn.created_at.desc(), CheckIn.id.desc())
+    ))
+
+
+def participant_cohorts(user: User) -> list[Cohort]:
+    """The cohorts (not archived) where ``user`` is an active participant."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(db.session.scalars(
+        select(Cohort).join(Membership, Membership.cohort_id == Cohort.id)
+        .where(Membership.user_id == user.id, Membership.role == CohortRole.PARTICIPANT,
+               Membership.status == MembershipStatus.ACTIVE, Cohort.is_archived.is_(False))
+        .order_by(Cohort.start_date.desc(), Cohort.id)
+    ))
+
+
+def adopted_in(user: User, slug: str) -> dict[int, int]:
+    """Cohort id → plan goal id, for the cohorts where ``user`` already has the library
+    goal ``slug`` in their plan (and has not dropped it)."""
+    rows = db.session.execute(
+        select(Plan.cohort_id, PlanGoal.id).join(PlanGoal, PlanGoal.plan_id == Plan.id)
+        .where(Plan.participant_id == user.id, PlanGoal.library_slug == slug,
+               PlanGoal.status != GoalStatus.DROPPED)
+    )
+    return {row[0]: row[1] for row in rows}

@@ -1,0 +1,360 @@
+"""Plan rules: adopting and writing goals, check-ins (editable for a day), completing and
+dropping goals, ordering, and the streak."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select
+
+from dap.accounts.models import User
+from dap.clock import local_date, now_utc
+from dap.cohorts.models import Cohort
+from dap.content.library import Goal as LibraryGoal
+from dap.errors import DomainError
+from dap.extensions import db
+from dap.plans.models import CheckIn, GoalStatus, Plan, PlanGoal, Visibility
+
+CHECK_IN_EDIT_WINDOW = timedelta(hours=24)
+MAX_MINUTES = 600
+WHY_MAX = 1000
+NOTE_MAX = 1000
+REFLECTION_MAX = 4000
+TITLE_MAX = 160
+MAX_EVIDENCE = 10
+#: how far past the cohort's end a target date may be
+TARGET_SLACK = timedelta(days=365)
+
+
+def plan_for(cohort: Cohort, participant: User) -> Plan:
+    """The participant's plan in the cohort, created on first use (flushes)."""
+    plan = db.session.scalar(
+        select(Plan).where(Plan.cohort_id == cohort.id, Plan.participant_id == participant.id)
+    )
+    if plan is None:
+        plan = Plan(cohort=cohort, participant=participant)
+        db.session.add(plan)
+        db.session.flush()
+    return plan
+
+
+# --- validation -------------------------------------------------------------------------------
+
+
+def validate_target_date(cohort: Cohort, target: date | None) -> date | None:
+    """A target date within the programme: not before the cohort starts, at most a year
+    after it ends.
+
+    :raise DomainError: naming ``target_date``.
+    """
+    if target is None:
+        return None
+    if target < cohort.start_date:
+        raise DomainError(f"Choose a date on or after the cohort starts "
+                          f"({cohort.start_date.strftime('%d %B %Y')}).", field="target_date")
+    if target > cohort.end_date + TARGET_SLACK:
+        raise DomainError("That is too far ahead: choose a date within a year of the "
+                          "programme's end.", field="target_date")
+    return target
+
+
+def _text(value: str | None, *, field: str, max_len: int, label: str,
+          required: bool = False) -> str:
+    text = (value or "").strip()
+    if required and not text:
+        raise DomainError(f"Enter {label}.", field=field)
+    if len(text) > max_len:
+        raise DomainError(f"Use at most {max_len} characters.", field=field)
+    return text
+
+
+def validate_minutes(minutes: int | None, *, field: str = "minutes") -> int | None:
+    """Minutes spent in one entry: empty, or a whole number from 1 to 600.
+
+    :raise DomainError: naming ``field``.
+    """
+    if minutes is None:
+        return None
+    if isinstance(minutes, bool) or not isinstance(minutes, int):
+        raise DomainError("Enter minutes as a whole number.", field=field)
+    if minutes < 1:
+        raise DomainError("Minutes must be at least 1 (leave it empty if you did not spend "
+                          "any time).", field=field)
+    if minutes > MAX_MINUTES:
+        raise DomainError(f"At most {MAX_MINUTES} minutes (10 hours) in one entry.",
+                          field=field)
+    return minutes
+
+
+def validate_progress(progress: int | None, *, field: str = "progress") -> int | None:
+    """Progress from 0 to 100 per cent, or empty.
+
+    :raise DomainError: naming ``field``.
+    """
+    if progress is None:
+        return None
+    if isinstance(progress, bool) or not isinstance(progress, int) or not 0 <= progress <= 100:
+        raise DomainError("Progress is a percentage from 0 to 100.", field=field)
+    return progress
+
+
+def _next_position(plan: Plan) -> int:
+    current = db.session.scalar(
+        select(func.max(PlanGoal.position)).where(PlanGoal.plan_id == plan.id)
+    )
+    return (current or 0) + 1
+
+
+# --- goals ------------------------------------------------------------------------------------
+
+
+def adopt_goal(plan: Plan, library_goal: LibraryGoal, *, actor: User, why: str = "",
+               target_date: date | None = None,
+               visibility: Visibility = Visibility.PATRONS) -> PlanGoal:
+    """Add a library goal to the plan (a dropped one comes back as active).
+
+    :raise DomainError: when it is already in the plan, or a field is wrong.
+    """
+    why = _text(why, field="why", max_len=WHY_MAX, label="why it matters to you")
+    target_date = validate_target_date(plan.cohort, target_date)
+    existing = db.session.scalar(
+        select(PlanGoal).where(PlanGoal.plan_id == plan.id,
+                               PlanGoal.library_slug == library_goal.slug)
+    )
+    if existing is not None and existing.status is not GoalStatus.DROPPED:
+        raise DomainError("This goal is already in your plan.", field="slug")
+    if existing is not None:
+        existing.status = GoalStatus.ACTIVE
+        existing.drop_reason = ""
+        existing.why = why or existing.why
+        existing.target_date = target_date or existing.target_date
+        existing.visibility = visibility
+        db.session.flush()
+        return existing
+    goal = PlanGoal(plan=plan, library_slug=library_goal.slug, title=library_goal.title,
+                    why=why, target_date=target_date, visibility=visibility,
+                    status=GoalStatus.ACTIVE, position=_next_position(plan),
+                    created_by_id=actor.id)
+    db.session.add(goal)
+    db.session.flush()
+    return goal
+
+
+def write_goal(plan: Plan, *, actor: User, title: str, why: str = "",
+               target_date: date | None = None,
+               visibility: Visibility = Visibility.PATRONS) -> PlanGoal:
+    """Add the participant's own goal.
+
+    :raise DomainError: naming the wrong field.
+    """
+    goal = PlanGoal(
+        plan=plan, library_slug=None,
+        title=_text(title, field="title", max_len=TITLE_MAX, label="a title", required=True),
+        why=_text(why, field="why", max_len=WHY_MAX, label="why it matters to you"),
+        target_date=validate_target_date(plan.cohort, target_date), visibility=visibility,
+        status=GoalStatus.ACTIVE, position=_next_position(plan), created_by_id=actor.id,
+    )
+    db.session.add(goal)
+    db.session.flush()
+    return goal
+
+
+def update_goal(goal: PlanGoal, *, title: str | None, why: str, target_date: date | None,
+                visibility: Visibility) -> None:
+    """Change a goal's details (the title only for the participant's own goals).
+
+    :raise DomainError: naming the wrong field.
+    """
+    if title is not None and goal.library_slug is None:
+        goal.title = _text(title, field="title", max_len=TITLE_MAX, label="a title",
+                           required=True)
+    goal.why = _text(why, field="why", max_len=WHY_MAX, label="why it matters to you")
+    goal.target_date = validate_target_date(goal.plan.cohort, target_date)
+    goal.visibility = visibility
+    db.session.flush()
+
+
+def set_status(goal: PlanGoal, *, status: GoalStatus, reason: str = "") -> None:
+    """Plan, start or drop a goal (finishing has its own rule: ``complete_goal``).
+
+    :raise DomainError: dropping without a reason, or an unknown move.
+    """
+    if status is GoalStatus.DONE:
+        raise DomainError("Use “Mark as done” to finish a goal.")
+    if status is GoalStatus.DROPPED:
+        goal.drop_reason = _text(reason, field="reason", max_len=300,
+                                 label="a short reason (it helps your facilitator)",
+                                 required=True)
+    else:
+        goal.drop_reason = ""
+    if status is not GoalStatus.DONE:
+        goal.done_at = None
+    goal.status = status
+    db.session.flush()
+
+
+def _clean_evidence(links: list[str]) -> list[dict]:
+    cleaned = []
+    for raw in links:
+        url = (raw or "").strip()
+        if not url:
+            continue
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.netloc or len(url) > 500:
+            raise DomainError(f"“{url[:60]}” is not a web address (it should start with "
+                              "https://).", field="evidence")
+        cleaned.append({"url": url})
+    if len(cleaned) > MAX_EVIDENCE:
+        raise DomainError(f"At most {MAX_EVIDENCE} links.", field="evidence")
+    return cleaned
+
+
+def complete_goal(goal: PlanGoal, *, reflection: str, evidence: list[str]) -> None:
+    """Mark a goal done with a reflection and optional evidence links.
+
+    :raise DomainError: without a reflection, or with a link that is not http(s).
+    """
+    goal.reflection = _text(reflection, field="reflection", max_len=REFLECTION_MAX,
+                            label="a few words on what you did and learnt", required=True)
+    goal.evidence = _clean_evidence(evidence)
+    goal.status = GoalStatus.DONE
+    goal.progress = 100
+    goal.done_at = now_utc()
+    db.session.flush()
+
+
+def move_goal(goal: PlanGoal, *, up: bool) -> None:
+    """Swap a goal with its neighbour in the plan's order."""
+    goals = list(db.session.scalars(
+        select(PlanGoal).where(PlanGoal.plan_id == goal.plan_id)
+        .order_by(PlanGoal.position, PlanGoal.id)
+    ))
+    for i, g in enumerate(goals, start=1):
+        g.position = i
+    index = goals.index(goal)
+    other = index - 1 if up else index + 1
+    if 0 <= other < len(goals):
+        goals[index].position, goals[other].position = goals[other].position, goals[index].position
+    db.session.flush()
+
+
+# --- check-ins --------------------------------------------------------------------------------
+
+
+def check_in(goal: PlanGoal, *, actor: User, progress: int | None, minutes: int | None,
+             note: str) -> CheckIn:
+    """Record a little-and-often update. A planned goal becomes active; progress updates
+    the goal's progress.
+
+    :raise DomainError: for a finished or dropped goal, an empty check-in, or bad values.
+    """
+    if goal.status in (GoalStatus.DONE, GoalStatus.DROPPED):
+        raise DomainError("This goal is finished or dropped; start it again to check in.")
+    progress = validate_progress(progress)
+    minutes = validate_minutes(minutes)
+    note = _text(note, field="note", max_len=NOTE_MAX, label="a note")
+    if progress is None and minutes is None and not note:
+        raise DomainError("Add progress, minutes or a note.", field="note")
+    now = now_utc()
+    entry = CheckIn(goal=goal, plan_id=goal.plan_id, created_at=now,
+                    local_date=local_date(now, goal.plan.cohort.timezone), progress=progress,
+                    minutes=minutes, note=note, created_by_id=actor.id)
+    db.session.add(entry)
+    if progress is not None:
+        goal.progress = progress
+    if goal.status is GoalStatus.PLANNED:
+        goal.status = GoalStatus.ACTIVE
+    db.session.flush()
+    return entry
+
+
+def can_edit_check_in(entry: CheckIn, *, at: datetime | None = None) -> bool:
+    """Check-ins can be corrected for 24 hours."""
+    return (at or now_utc()) - entry.created_at < CHECK_IN_EDIT_WINDOW
+
+
+def edit_check_in(entry: CheckIn, *, progress: int | None, minutes: int | None,
+                  note: str) -> None:
+    """Correct a check-in made in the last 24 hours.
+
+    :raise DomainError: after 24 hours, or for bad values.
+    """
+    if not can_edit_check_in(entry):
+        raise DomainError("Check-ins can be changed for 24 hours; this one is older. "
+                          "Add a new check-in instead.")
+    # validate everything before touching the entry, so a refused edit keeps the original
+    progress = validate_progress(progress)
+    minutes = validate_minutes(minutes)
+    note = _text(note, field="note", max_len=NOTE_MAX, label="a note")
+    if progress is None and minutes is None and not note:
+        raise DomainError("Add progress, minutes or a note.", field="note")
+    entry.progress, entry.minutes, entry.note = progress, minutes, note
+    entry.updated_at = now_utc()
+    latest = db.session.scalar(
+        select(CheckIn).where(CheckIn.goal_id == entry.goal_id, CheckIn.progress.is_not(None))
+        .order_by(CheckIn.created_at.desc(), CheckIn.id.desc()).limit(1)
+    )
+    if latest is not None and latest.id == entry.id and entry.progress is not None:
+        entry.goal.progress = entry.progress
+    db.session.flush()
+
+
+# --- rhythm and streak ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WeekSummary:
+    days_active: int
+    check_ins: int
+    minutes: int
+
+
+def _monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def streak(plan: Plan, *, today: date | None = None) -> int:
+    """Weeks in a row (Monday to Sunday in the cohort's time zone) in which the plan's
+    days-per-week target was met. This week counts once met; a week still under way
+    does not break the streak, and paused weeks neither count nor break it."""
+    today = today or local_date(now_utc(), plan.cohort.timezone)
+    days = set(db.session.scalars(
+        select(CheckIn.local_date).where(CheckIn.plan_id == plan.id).distinct()
+    ))
+    per_week: dict[date, int] = {}
+    for day in days:
+        per_week[_monday(day)] = per_week.get(_monday(day), 0) + 1
+
+    def paused(week: date) -> bool:
+        if plan.paused_from is None or plan.paused_until is None:
+            return False
+        return week <= plan.paused_until and week + timedelta(days=6) >= plan.paused_from
+
+    count = 0
+    week = _monday(today)
+    if per_week.get(week, 0) >= plan.days_per_week:
+        count += 1
+    week -= timedelta(days=7)
+    first = min(per_week) if per_week else week
+    while week >= first:
+        if per_week.get(week, 0) >= plan.days_per_week:
+            count += 1
+        elif not paused(week):
+            break
+        week -= timedelta(days=7)
+    return count
+
+
+def this_week(plan: Plan, *, today: date | None = None) -> WeekSummary:
+    """Days with a check-in, check-ins and minutes logged this week (cohort time zone)."""
+    today = today or local_date(now_utc(), plan.cohort.timezone)
+    monday = _monday(today)
+    row = db.session.execute(
+        select(func.count(func.distinct(CheckIn.local_date)), func.count(CheckIn.id),
+               func.coalesce(func.sum(CheckIn.minutes), 0))
+        .where(CheckIn.plan_id == plan.id, CheckIn.local_date >= monday,
+               CheckIn.local_date < monday + timedelta(days=7))
+    ).one()
+    return WeekSummary(days_active=row[0], check_ins=row[1], minutes=int(row[2]))

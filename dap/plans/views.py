@@ -1,0 +1,286 @@
+"""A participant's own plan: the overview, adopting and writing goals, a goal's page,
+check-ins, finishing, dropping and ordering goals. The rules live in dap.plans.services."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from dap import policy
+from dap.cohorts.models import Cohort
+from dap.content.library import current_library
+from dap.core.forms import apply_domain_error
+from dap.errors import DomainError
+from dap.extensions import db
+from dap.plans import queries, services
+from dap.plans.forms import AdoptForm, CheckInForm, DoneForm, GoalForm, MoveForm, StatusForm
+from dap.plans.models import CheckIn, GoalStatus, Plan, PlanGoal, Visibility
+
+bp = Blueprint("plans", __name__)
+
+
+# --- loading with scope -------------------------------------------------------------------------
+
+
+def _my_cohort(cohort_id: int, *, write: bool = False) -> Cohort:
+    """A cohort where the signed-in user is an active participant (else 404); archived
+    cohorts are read-only (403 on writes)."""
+    cohort = policy.load_cohort(current_user, cohort_id)
+    policy.require_participant(current_user, cohort)
+    if write and cohort.is_archived:
+        abort(403)
+    return cohort
+
+
+def _my_plan(cohort_id: int, *, write: bool = False) -> tuple[Cohort, Plan]:
+    cohort = _my_cohort(cohort_id, write=write)
+    return cohort, services.plan_for(cohort, current_user._get_current_object())
+
+
+def _my_goal(plan: Plan, goal_id: int) -> PlanGoal:
+    """A goal of the signed-in user's plan; anyone else's goal is a 404."""
+    goal = db.session.get(PlanGoal, goal_id)
+    if goal is None or goal.plan_id != plan.id:
+        abort(404)
+    return goal
+
+
+def _my_check_in(plan: Plan, check_in_id: int) -> CheckIn:
+    entry = db.session.get(CheckIn, check_in_id)
+    if entry is None or entry.plan_id != plan.id:
+        abort(404)
+    return entry
+
+
+def _visibility(raw: str | None) -> Visibility:
+    return Visibility(raw) if raw in {v.value for v in Visibility} else Visibility.PATRONS
+
+
+def _goal_url(goal: PlanGoal, **anchor: str) -> str:
+    return url_for("plans.goal", cohort_id=goal.plan.cohort_id, goal_id=goal.id, **anchor)
+
+
+# --- the plan -----------------------------------------------------------------------------------
+
+
+@bp.get("/cohorts/<int:cohort_id>/plan")
+@policy.signed_in
+def plan(cohort_id: int):
+    cohort, my_plan = _my_plan(cohort_id)
+    goals = queries.goals_of(my_plan)
+    return render_template(
+        "plans/plan.html", cohort=cohort, plan=my_plan, goals=goals,
+        last_days=queries.last_check_in_days(my_plan) if goals else {},
+        streak=services.streak(my_plan), week=services.this_week(my_plan),
+        move_form=MoveForm(), library=current_library(),
+    )
+
+
+@bp.post("/cohorts/<int:cohort_id>/plan/adopt")
+@policy.signed_in
+def adopt(cohort_id: int):
+    cohort = _my_cohort(cohort_id, write=True)
+    form = AdoptForm()
+    library_goal = current_library().goals.get(form.slug.data or "")
+    if library_goal is None:
+        abort(404)
+    chosen = form.cohort.data or ""
+    if chosen and chosen != str(cohort.id):
+        # several cohorts on the library page: a <select> cannot change the form's address
+        # without JavaScript, so hand the same POST on to the chosen cohort (which checks it)
+        if not chosen.isdigit() or len(chosen) > 12:
+            abort(404)
+        return redirect(url_for("plans.adopt", cohort_id=int(chosen)), code=307)
+    if form.validate_on_submit():
+        try:
+            my_plan = services.plan_for(cohort, current_user._get_current_object())
+            goal = services.adopt_goal(
+                my_plan, library_goal, actor=current_user._get_current_object(),
+                why=form.why.data or "", target_date=form.target_date.data,
+                visibility=_visibility(form.visibility.data))
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"“{goal.title}” is in your plan.", "success")
+            return redirect(_goal_url(goal))
+    from dap.content.views import goal_page
+
+    return goal_page(library_goal, adopt_form=form, status=400)
+
+
+@bp.route("/cohorts/<int:cohort_id>/plan/goals/new", methods=["GET", "POST"])
+@policy.signed_in
+def new_goal(cohort_id: int):
+    cohort = _my_cohort(cohort_id, write=request.method == "POST")
+    form = GoalForm()
+    if form.validate_on_submit():
+        try:
+            my_plan = services.plan_for(cohort, current_user._get_current_object())
+            goal = services.write_goal(
+                my_plan, actor=current_user._get_current_object(), title=form.title.data or "",
+                why=form.why.data or "", target_date=form.target_date.data,
+                visibility=_visibility(form.visibility.data))
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"“{goal.title}” is in your plan.", "success")
+            return redirect(_goal_url(goal))
+    status = 400 if request.method == "POST" else 200
+    return render_template("plans/goal_new.html", cohort=cohort, form=form), status
+
+
+# --- one goal -----------------------------------------------------------------------------------
+
+
+def _goal_page(cohort: Cohort, goal: PlanGoal, *, status: int = 200, edit_form=None,
+               check_in_form=None, done_form=None, status_form=None):
+    library_goal = current_library().goals.get(goal.library_slug) if goal.library_slug else None
+    edit_form = edit_form or GoalForm(
+        prefix="edit", title=goal.title, why=goal.why, target_date=goal.target_date,
+        visibility=goal.visibility.value, formdata=None)
+    status_form = status_form or StatusForm(
+        prefix="status", formdata=None,
+        status=goal.status.value if goal.status is not GoalStatus.DONE else "active")
+    done_form = done_form or DoneForm(prefix="done", formdata=None)
+    for number, link in enumerate(done_form.evidence, start=1):
+        link.label.text = f"Evidence link {number} (optional)"
+    entries = queries.timeline(goal)
+    return render_template(
+        "plans/goal.html", cohort=cohort, goal=goal, library_goal=library_goal,
+        entries=entries, editable={e.id for e in entries if services.can_edit_check_in(e)},
+        edit_form=edit_form, check_in_form=check_in_form or CheckInForm(formdata=None),
+        done_form=done_form,
+        status_form=status_form, closed=goal.status in (GoalStatus.DONE, GoalStatus.DROPPED),
+    ), status
+
+
+@bp.route("/cohorts/<int:cohort_id>/plan/goals/<int:goal_id>", methods=["GET", "POST"])
+@policy.signed_in
+def goal(cohort_id: int, goal_id: int):
+    cohort, my_plan = _my_plan(cohort_id, write=request.method == "POST")
+    my_goal = _my_goal(my_plan, goal_id)
+    if request.method == "GET":
+        return _goal_page(cohort, my_goal)
+    form = GoalForm(prefix="edit")
+    if form.validate_on_submit():
+        try:
+            services.update_goal(
+                my_goal, title=form.title.data if my_goal.library_slug is None else None,
+                why=form.why.data or "", target_date=form.target_date.data,
+                visibility=_visibility(form.visibility.data))
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("Saved.", "success")
+            return redirect(_goal_url(my_goal))
+    return _goal_page(cohort, my_goal, status=400, edit_form=form)
+
+
+@bp.post("/cohorts/<int:cohort_id>/plan/goals/<int:goal_id>/check-ins")
+@policy.signed_in
+def check_in(cohort_id: int, goal_id: int):
+    cohort, my_plan = _my_plan(cohort_id, write=True)
+    my_goal = _my_goal(my_plan, goal_id)
+    form = CheckInForm()
+    if form.validate_on_submit():
+        try:
+            services.check_in(my_goal, actor=current_user._get_current_object(),
+                              progress=form.progress.data, minutes=form.minutes.data,
+                              note=form.note.data or "")
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("Checked in. Little and often — well done.", "success")
+            return redirect(_goal_url(my_goal, _anchor="timeline"))
+    return _goal_page(cohort, my_goal, status=400, check_in_form=form)
+
+
+@bp.route("/cohorts/<int:cohort_id>/plan/check-ins/<int:check_in_id>/edit",
+          methods=["GET", "POST"])
+@policy.signed_in
+def edit_check_in(cohort_id: int, check_in_id: int):
+    cohort, my_plan = _my_plan(cohort_id, write=request.method == "POST")
+    entry = _my_check_in(my_plan, check_in_id)
+    form = CheckInForm(obj=entry) if request.method == "GET" else CheckInForm()
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            try:
+                services.edit_check_in(entry, progress=form.progress.data,
+                                       minutes=form.minutes.data, note=form.note.data or "")
+            except DomainError as error:
+                db.session.rollback()
+                apply_domain_error(form, error)
+                # a field at fault is bad input; no field means the 24 hours are over
+                status = 400 if error.field else 409
+            else:
+                db.session.commit()
+                flash("Check-in updated.", "success")
+                return redirect(_goal_url(entry.goal, _anchor="timeline"))
+    return render_template("plans/check_in_edit.html", cohort=cohort, entry=entry,
+                           goal=entry.goal, form=form,
+                           can_edit=services.can_edit_check_in(entry)), status
+
+
+@bp.post("/cohorts/<int:cohort_id>/plan/goals/<int:goal_id>/done")
+@policy.signed_in
+def done(cohort_id: int, goal_id: int):
+    cohort, my_plan = _my_plan(cohort_id, write=True)
+    my_goal = _my_goal(my_plan, goal_id)
+    form = DoneForm(prefix="done")
+    if form.validate_on_submit():
+        try:
+            services.complete_goal(my_goal, reflection=form.reflection.data or "",
+                                   evidence=[e.data or "" for e in form.evidence])
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"Done: “{my_goal.title}”. Congratulations!", "success")
+            return redirect(_goal_url(my_goal))
+    return _goal_page(cohort, my_goal, status=400, done_form=form)
+
+
+@bp.post("/cohorts/<int:cohort_id>/plan/goals/<int:goal_id>/status")
+@policy.signed_in
+def status(cohort_id: int, goal_id: int):
+    cohort, my_plan = _my_plan(cohort_id, write=True)
+    my_goal = _my_goal(my_plan, goal_id)
+    form = StatusForm(prefix="status")
+    if form.validate_on_submit():
+        try:
+            services.set_status(my_goal, status=GoalStatus(form.status.data),
+                                reason=form.reason.data or "")
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("Status changed.", "success")
+            return redirect(_goal_url(my_goal))
+    return _goal_page(cohort, my_goal, status=400, status_form=form)
+
+
+@bp.post("/cohorts/<int:cohort_id>/plan/goals/<int:goal_id>/move")
+@policy.signed_in
+def move(cohort_id: int, goal_id: int):
+    _, my_plan = _my_plan(cohort_id, write=True)
+    my_goal = _my_goal(my_plan, goal_id)
+    form = MoveForm()
+    if not form.validate_on_submit():
+        abort(400)
+    services.move_goal(my_goal, up=form.direction.data == "up")
+    db.session.commit()
+    return redirect(url_for("plans.plan", cohort_id=cohort_id, _anchor=f"goal-{my_goal.id}"),
+                    code=303)
+
