@@ -111,6 +111,10 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     # A participant's own plan: only active participants of the cohort; goal and check-in
     # ids that are not theirs (here: that do not exist) are 404 for them too.
     "plans.plan": ("GET", "/cohorts/{cohort}/plan", PARTICIPANT_ONLY),
+    "plans.rhythm": ("GET", "/cohorts/{cohort}/plan/rhythm", PARTICIPANT_ONLY),
+    # an empty pause form: no end date, 400 with a message
+    "plans.pause": ("POST", "/cohorts/{cohort}/plan/pause", participant_only(400)),
+    "plans.resume": ("POST", "/cohorts/{cohort}/plan/resume", participant_only(302)),
     "plans.new_goal": ("GET", "/cohorts/{cohort}/plan/goals/new", PARTICIPANT_ONLY),
     # no slug: an unknown library goal
     "plans.adopt": ("POST", "/cohorts/{cohort}/plan/adopt", participant_only(404)),

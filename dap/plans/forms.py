@@ -10,6 +10,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
     URLField,
@@ -110,3 +111,30 @@ class StatusForm(FlaskForm):
 
 class MoveForm(FlaskForm):
     direction = SelectField(choices=[SelectChoice("up", "Up"), SelectChoice("down", "Down")])
+
+
+WEEKDAY_CHOICES = [SelectChoice(str(i), name) for i, name in enumerate(
+    ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"))]
+
+
+class RhythmForm(FlaskForm):
+    days_per_week = WholeNumberField(
+        "Days a week with a check-in", what="days", validators=[Optional()],
+        description="Your target: the streak counts the weeks in a row you meet it.",
+        render_kw={"inputmode": "numeric", "min": 1, "max": 7})
+    rhythm_days = SelectMultipleField(
+        "The days you usually learn", choices=WEEKDAY_CHOICES, coerce=int,
+        description="Reminders use these days. Hold Ctrl (or Cmd) to choose several.")
+    rhythm_time = StringField("At what time", validators=[Optional()],
+                              description="Like 12:30. Leave empty for no set time.",
+                              render_kw={"inputmode": "numeric", "placeholder": "12:30"})
+    rhythm_minutes = WholeNumberField("For how many minutes", what="minutes",
+                                      validators=[Optional()],
+                                      render_kw={"inputmode": "numeric"})
+
+
+class PauseForm(FlaskForm):
+    until = DateField("Pause until", validators=[Optional()],
+                      description="The last day of your pause (up to three months).")
+    reason = StringField("Why", description="Illness, leave, a busy time… Your patrons see "
+                         "“paused”, not the reason.")

@@ -358,3 +358,81 @@ def this_week(plan: Plan, *, today: date | None = None) -> WeekSummary:
                CheckIn.local_date < monday + timedelta(days=7))
     ).one()
     return WeekSummary(days_active=row[0], check_ins=row[1], minutes=int(row[2]))
+
+
+# --- rhythm and pausing -------------------------------------------------------------------------
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MAX_PAUSE = timedelta(days=92)
+
+
+def set_rhythm(plan: Plan, *, days_per_week: int | None, rhythm_days: list[int],
+               rhythm_time: str, rhythm_minutes: int | None) -> None:
+    """The participant's weekly target and the rhythm reminders will use: which weekdays
+    (0 = Monday), at what local time ("HH:MM", or empty for no set time), for how long.
+
+    :raise DomainError: naming the wrong field.
+    """
+    if (isinstance(days_per_week, bool) or not isinstance(days_per_week, int)
+            or not 1 <= days_per_week <= 7):
+        raise DomainError("Choose from 1 to 7 days a week.", field="days_per_week")
+    days = sorted(set(rhythm_days))
+    if any(not isinstance(d, int) or not 0 <= d <= 6 for d in days):
+        raise DomainError("Choose days of the week from the list.", field="rhythm_days")
+    time_text = (rhythm_time or "").strip()
+    if time_text:
+        try:
+            hours, minutes = (int(part) for part in time_text.split(":"))
+        except ValueError:
+            raise DomainError("Enter a time like 09:30.", field="rhythm_time") from None
+        if not (0 <= hours <= 23 and 0 <= minutes <= 59) or len(time_text) != 5:
+            raise DomainError("Enter a time like 09:30.", field="rhythm_time")
+    if rhythm_minutes is not None and (isinstance(rhythm_minutes, bool)
+                                       or not 5 <= rhythm_minutes <= 120):
+        raise DomainError("A session of 5 to 120 minutes works best.", field="rhythm_minutes")
+    plan.days_per_week = days_per_week
+    plan.rhythm_days = days
+    plan.rhythm_time = time_text
+    plan.rhythm_minutes = rhythm_minutes or plan.rhythm_minutes
+    db.session.flush()
+
+
+def pause_plan(plan: Plan, *, until: date | None, reason: str,
+               today: date | None = None) -> None:
+    """Pause without penalty until ``until`` (inclusive): the streak is kept, no reminders
+    or silence alerts go out, patrons see "paused".
+
+    :raise DomainError: no end date, an end date in the past or more than three months
+        ahead, or no reason.
+    """
+    today = today or local_date(now_utc(), plan.cohort.timezone)
+    if until is None:
+        raise DomainError("Choose the day your pause ends.", field="until")
+    if until < today:
+        raise DomainError("Choose today or a later day.", field="until")
+    if until > today + MAX_PAUSE:
+        raise DomainError("Pauses are up to three months; you can pause again after that.",
+                          field="until")
+    plan.pause_reason = _text(reason, field="reason", max_len=200,
+                              label="a reason (illness, leave, a busy time…)", required=True)
+    plan.paused_from = today
+    plan.paused_until = until
+    db.session.flush()
+
+
+def resume_plan(plan: Plan) -> None:
+    """End a pause now (the weeks already paused stay paused for the streak)."""
+    if plan.paused_until is not None:
+        today = local_date(now_utc(), plan.cohort.timezone)
+        plan.paused_until = min(plan.paused_until, today - timedelta(days=1))
+        if plan.paused_from is not None and plan.paused_until < plan.paused_from:
+            plan.paused_from = plan.paused_until = None
+    db.session.flush()
+
+
+def is_paused(plan: Plan, *, today: date | None = None) -> bool:
+    """Whether the plan is paused today (cohort time zone)."""
+    if plan.paused_from is None or plan.paused_until is None:
+        return False
+    today = today or local_date(now_utc(), plan.cohort.timezone)
+    return plan.paused_from <= today <= plan.paused_until

@@ -9,11 +9,20 @@ from flask_login import current_user
 from dap import policy
 from dap.cohorts.models import Cohort
 from dap.content.library import current_library
-from dap.core.forms import apply_domain_error
+from dap.core.forms import ConfirmForm, apply_domain_error
 from dap.errors import DomainError
 from dap.extensions import db
 from dap.plans import queries, services
-from dap.plans.forms import AdoptForm, CheckInForm, DoneForm, GoalForm, MoveForm, StatusForm
+from dap.plans.forms import (
+    AdoptForm,
+    CheckInForm,
+    DoneForm,
+    GoalForm,
+    MoveForm,
+    PauseForm,
+    RhythmForm,
+    StatusForm,
+)
 from dap.plans.models import CheckIn, GoalStatus, Plan, PlanGoal, Visibility
 
 bp = Blueprint("plans", __name__)
@@ -72,6 +81,7 @@ def plan(cohort_id: int):
         "plans/plan.html", cohort=cohort, plan=my_plan, goals=goals,
         last_days=queries.last_check_in_days(my_plan) if goals else {},
         streak=services.streak(my_plan), week=services.this_week(my_plan),
+        rhythm=describe_rhythm(my_plan), paused=services.is_paused(my_plan),
         move_form=MoveForm(), library=current_library(),
     )
 
@@ -284,3 +294,82 @@ def move(cohort_id: int, goal_id: int):
     return redirect(url_for("plans.plan", cohort_id=cohort_id, _anchor=f"goal-{my_goal.id}"),
                     code=303)
 
+
+
+# --- rhythm and pausing -------------------------------------------------------------------------
+
+
+def describe_rhythm(plan: Plan) -> str:
+    """"Tuesday and Thursday at 12:30, 15 minutes" (or "" when no days are set)."""
+    days = [services.WEEKDAYS[d] for d in plan.rhythm_days or []]
+    if not days:
+        return ""
+    text = days[0] if len(days) == 1 else ", ".join(days[:-1]) + " and " + days[-1]
+    if plan.rhythm_time:
+        text += f" at {plan.rhythm_time}"
+    return f"{text}, {plan.rhythm_minutes} minutes"
+
+
+def _rhythm_page(cohort: Cohort, my_plan: Plan, *, rhythm: RhythmForm | None = None,
+                 pause: PauseForm | None = None, status: int = 200):
+    rhythm = rhythm or RhythmForm(days_per_week=my_plan.days_per_week,
+                                  rhythm_days=my_plan.rhythm_days or [],
+                                  rhythm_time=my_plan.rhythm_time,
+                                  rhythm_minutes=my_plan.rhythm_minutes, formdata=None)
+    return render_template("plans/rhythm.html", cohort=cohort, plan=my_plan, rhythm=rhythm,
+                           pause=pause or PauseForm(formdata=None), confirm=ConfirmForm(),
+                           paused=services.is_paused(my_plan)), status
+
+
+@bp.route("/cohorts/<int:cohort_id>/plan/rhythm", methods=["GET", "POST"])
+@policy.signed_in
+def rhythm(cohort_id: int):
+    cohort, my_plan = _my_plan(cohort_id, write=request.method == "POST")
+    if request.method == "GET":
+        return _rhythm_page(cohort, my_plan)
+    form = RhythmForm()
+    if form.validate_on_submit():
+        try:
+            services.set_rhythm(my_plan, days_per_week=form.days_per_week.data,
+                                rhythm_days=list(form.rhythm_days.data or []),
+                                rhythm_time=form.rhythm_time.data or "",
+                                rhythm_minutes=form.rhythm_minutes.data)
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("Your rhythm is saved.", "success")
+            return redirect(url_for("plans.plan", cohort_id=cohort.id))
+    return _rhythm_page(cohort, my_plan, rhythm=form, status=400)
+
+
+@bp.post("/cohorts/<int:cohort_id>/plan/pause")
+@policy.signed_in
+def pause(cohort_id: int):
+    cohort, my_plan = _my_plan(cohort_id, write=True)
+    form = PauseForm()
+    if form.validate_on_submit():
+        try:
+            services.pause_plan(my_plan, until=form.until.data, reason=form.reason.data or "")
+        except DomainError as error:
+            db.session.rollback()
+            apply_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("Your plan is paused. Your streak is kept; no reminders until you are back.",
+                  "success")
+            return redirect(url_for("plans.plan", cohort_id=cohort.id))
+    return _rhythm_page(cohort, my_plan, pause=form, status=400)
+
+
+@bp.post("/cohorts/<int:cohort_id>/plan/resume")
+@policy.signed_in
+def resume(cohort_id: int):
+    cohort, my_plan = _my_plan(cohort_id, write=True)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.resume_plan(my_plan)
+    db.session.commit()
+    flash("Welcome back: your plan is running again.", "success")
+    return redirect(url_for("plans.plan", cohort_id=cohort.id))
