@@ -112,6 +112,8 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     # ids that are not theirs (here: that do not exist) are 404 for them too.
     "plans.plan": ("GET", "/cohorts/{cohort}/plan", PARTICIPANT_ONLY),
     "plans.rhythm": ("GET", "/cohorts/{cohort}/plan/rhythm", PARTICIPANT_ONLY),
+    "plans.print_mine": ("GET", "/cohorts/{cohort}/plan/print", PARTICIPANT_ONLY),
+    "plans.print_cohort": ("GET", "/cohorts/{cohort}/plans/print", MANAGERS),
     # an empty pause form: no end date, 400 with a message
     "plans.pause": ("POST", "/cohorts/{cohort}/plan/pause", participant_only(400)),
     "plans.resume": ("POST", "/cohorts/{cohort}/plan/resume", participant_only(302)),

@@ -61,3 +61,33 @@ def adopted_in(user: User, slug: str) -> dict[int, int]:
                PlanGoal.status != GoalStatus.DROPPED)
     )
     return {row[0]: row[1] for row in rows}
+
+
+def printable_plans(cohort: Cohort, participant_ids: list[int] | None = None) -> list[dict]:
+    """What the printed plans show, for the cohort's active participants (or just the
+    given ones), by name: the person, their plan (or None yet) and its goals. A fixed
+    number of queries, whatever the cohort's size."""
+    stmt = (
+        select(Membership).join(User, Membership.user_id == User.id)
+        .where(Membership.cohort_id == cohort.id, Membership.role == CohortRole.PARTICIPANT,
+               Membership.status == MembershipStatus.ACTIVE)
+        .options(selectinload(Membership.user), selectinload(Membership.team))
+        .order_by(func.lower(User.name), User.id)
+    )
+    if participant_ids is not None:
+        stmt = stmt.where(Membership.user_id.in_(participant_ids))
+    memberships = list(db.session.scalars(stmt))
+    plans = {
+        plan.participant_id: plan
+        for plan in db.session.scalars(
+            select(Plan).where(Plan.cohort_id == cohort.id,
+                               Plan.participant_id.in_([m.user_id for m in memberships]))
+            .options(selectinload(Plan.goals))
+        )
+    } if memberships else {}
+    return [
+        {"membership": m, "plan": plans.get(m.user_id),
+         "goals": [g for g in (plans[m.user_id].goals if m.user_id in plans else [])
+                   if g.status is not GoalStatus.DROPPED]}
+        for m in memberships
+    ]

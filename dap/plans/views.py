@@ -7,6 +7,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user
 
 from dap import policy
+from dap.clock import now_utc
 from dap.cohorts.models import Cohort
 from dap.content.library import current_library
 from dap.core.forms import ConfirmForm, apply_domain_error
@@ -373,3 +374,26 @@ def resume(cohort_id: int):
     db.session.commit()
     flash("Welcome back: your plan is running again.", "success")
     return redirect(url_for("plans.plan", cohort_id=cohort.id))
+
+
+# --- printing -------------------------------------------------------------------------------------
+
+
+@bp.get("/cohorts/<int:cohort_id>/plan/print")
+@policy.signed_in
+def print_mine(cohort_id: int):
+    cohort = _my_cohort(cohort_id)
+    sheets = queries.printable_plans(cohort, [current_user.id])
+    return render_template("plans/print.html", cohort=cohort, sheets=sheets, whole_cohort=False,
+                           describe_rhythm=describe_rhythm, now=now_utc())
+
+
+@bp.get("/cohorts/<int:cohort_id>/plans/print")
+@policy.signed_in
+def print_cohort(cohort_id: int):
+    """Every participant's plan, one page each: for supported-digital participants and
+    for workshops."""
+    cohort = policy.load_cohort(current_user, cohort_id, manage=True)
+    sheets = queries.printable_plans(cohort)
+    return render_template("plans/print.html", cohort=cohort, sheets=sheets, whole_cohort=True,
+                           describe_rhythm=describe_rhythm, now=now_utc())
