@@ -21,12 +21,12 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, func, select
+from sqlalchemy import delete, event, func, select
 
 from dap import create_app
 from dap.accounts.models import User
@@ -34,6 +34,8 @@ from dap.accounts.services import HashParams
 from dap.cohorts.models import Cohort, CohortRole, Membership, PatronLink, Team
 from dap.demo import DEMO_PASSWORD, load_demo
 from dap.extensions import db
+from dap.plans import services as plan_services
+from dap.plans.models import CheckIn, PlanGoal
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -106,23 +108,31 @@ def signed_in(app: Flask, email: str) -> FlaskClient:
     return client
 
 
-def get_ok(client: FlaskClient, path: str) -> None:
-    response = client.get(path)
-    if response.status_code != 200:
-        raise SystemExit(f"bench: GET {path} answered {response.status_code}")
+def get_ok(client: FlaskClient, path: str, form: dict | None = None) -> None:
+    """GET ``path`` expecting 200, or POST ``form`` to it expecting a redirect."""
+    if form is None:
+        response = client.get(path)
+        ok = response.status_code == 200
+    else:
+        response = client.post(path, data=form)
+        ok = response.status_code in (302, 303)
+    if not ok:
+        raise SystemExit(f"bench: {'POST' if form else 'GET'} {path} answered "
+                         f"{response.status_code}")
     response.close()
 
 
-def measure(client: FlaskClient, path: str, seconds: float, counter: QueryCounter) -> dict:
+def measure(client: FlaskClient, path: str, seconds: float, counter: QueryCounter,
+            form: dict | None = None) -> dict:
     for _ in range(5):  # warm up: template compilation, first connections
-        get_ok(client, path)
+        get_ok(client, path, form)
     latencies: list[float] = []
     counter.count = 0
     started = time.perf_counter()
     deadline = started + seconds
     while True:
         t0 = time.perf_counter()
-        get_ok(client, path)
+        get_ok(client, path, form)
         t1 = time.perf_counter()
         latencies.append(t1 - t0)
         if t1 >= deadline:
@@ -146,6 +156,33 @@ def queries_per_request(client: FlaskClient, path: str, counter: QueryCounter) -
     for _ in range(SCALING_REQUESTS):
         get_ok(client, path)
     return counter.count / SCALING_REQUESTS
+
+
+def seed_plan(*, goals: int, check_ins: int, fresh: bool = False) -> int:
+    """Give the demo participant ``goals`` goals and ``check_ins`` check-ins in all (the
+    first goal gets them), adding to what is there unless ``fresh``. Returns the first
+    goal's id."""
+    cohort = demo_cohort()
+    user = db.session.scalars(select(User).where(User.email == "participant@example.org")).one()
+    plan = plan_services.plan_for(cohort, user)
+    if fresh:
+        db.session.execute(delete(CheckIn).where(CheckIn.plan_id == plan.id))
+        db.session.execute(delete(PlanGoal).where(PlanGoal.plan_id == plan.id))
+    existing = list(db.session.scalars(
+        select(PlanGoal).where(PlanGoal.plan_id == plan.id).order_by(PlanGoal.id)))
+    for i in range(len(existing), goals):
+        existing.append(plan_services.write_goal(plan, actor=user, title=f"Bench goal {i:02d}"))
+    first = existing[0]
+    have = db.session.scalar(select(func.count()).select_from(CheckIn)
+                             .where(CheckIn.plan_id == plan.id)) or 0
+    today = datetime.now(UTC).date()
+    db.session.add_all(
+        CheckIn(goal=first, plan_id=plan.id, local_date=today - timedelta(days=i % 200),
+                progress=min(i, 100), minutes=10, note=f"bench {i}", created_by_id=user.id)
+        for i in range(have, check_ins)
+    )
+    db.session.commit()
+    return first.id
 
 
 def demo_cohort() -> Cohort:
@@ -192,8 +229,11 @@ def run(seconds: float) -> dict:
 
         with app.app_context():
             cohort_id = demo_cohort().id
+            goal_id = seed_plan(goals=5, check_ins=10)
             db.session.remove()
         roster_path = f"/cohorts/{cohort_id}/people"
+        plan_path = f"/cohorts/{cohort_id}/plan"
+        goal_path = f"{plan_path}/goals/{goal_id}"
         clients = {
             "anonymous": app.test_client(),
             "participant": signed_in(app, "participant@example.org"),
@@ -209,7 +249,13 @@ def run(seconds: float) -> dict:
             ("user list (admin)", "admin", "/admin/users"),
             ("roster (facilitator)", "facilitator", roster_path),
             ("roster, team filter", "facilitator", roster_path + "?team=1&sort=team"),
+            ("my plan (participant)", "participant", plan_path),
+            ("a goal's page", "participant", goal_path),
         ]
+        check_in_form = {
+            "csrf_token": csrf_token(clients["participant"].get(goal_path).get_data(as_text=True)),
+            "progress": "40", "minutes": "10", "note": "bench check-in",
+        }
         results: list[Result] = []
         baseline = None
         for name, who, path in cases:
@@ -217,6 +263,10 @@ def run(seconds: float) -> dict:
             baseline = baseline or m["rps"]
             results.append(Result(name=name, method="GET", path=path, vs_healthz=m["rps"] / baseline,
                                   **m))
+        check_in_path = f"{goal_path}/check-ins"
+        m = measure(clients["participant"], check_in_path, seconds, counter, form=check_in_form)
+        results.append(Result(name="check-in POST", method="POST", path=check_in_path,
+                              vs_healthz=m["rps"] / baseline, **m))
 
         scaling_cases = [
             ("dashboard (participant)", "participant", "/"),
@@ -235,6 +285,17 @@ def run(seconds: float) -> dict:
             db.session.remove()
         after = {name: queries_per_request(clients[who], path, counter)
                  for name, who, path in scaling_cases}
+        plan_cases = [("my plan (participant)", plan_path), ("a goal's page", goal_path)]
+        with app.app_context():
+            seed_plan(goals=5, check_ins=10, fresh=True)
+            db.session.remove()
+        plan_before = {name: queries_per_request(clients["participant"], path, counter)
+                       for name, path in plan_cases}
+        with app.app_context():
+            seed_plan(goals=50, check_ins=1000)
+            db.session.remove()
+        plan_after = {name: queries_per_request(clients["participant"], path, counter)
+                      for name, path in plan_cases}
         with app.app_context():
             db.engine.dispose()
 
@@ -255,6 +316,14 @@ def run(seconds: float) -> dict:
                 {"name": name, "before": before[name], "after": after[name],
                  "grows": after[name] > before[name]}
                 for name, _, _ in scaling_cases
+            ],
+        },
+        "plan_scaling": {
+            "before": "5 goals, 10 check-ins", "after": "50 goals, 1,000 check-ins",
+            "queries_per_request": [
+                {"name": name, "before": plan_before[name], "after": plan_after[name],
+                 "grows": plan_after[name] > plan_before[name]}
+                for name, _ in plan_cases
             ],
         },
     }
@@ -279,6 +348,13 @@ def print_report(report: dict) -> None:
     for row in s["queries_per_request"]:
         verdict = "GROWS (N+1?)" if row["grows"] else "constant"
         print(f"{row['name']:<26} {row['before']:>7.1f} {row['after']:>7.1f}  {verdict}")
+    p = report["plan_scaling"]
+    print(f"\nqueries per request as a plan grows ({p['before']} -> {p['after']})")
+    print(header)
+    print("-" * len(header))
+    for row in p["queries_per_request"]:
+        verdict = "GROWS (N+1?)" if row["grows"] else "constant"
+        print(f"{row['name']:<26} {row['before']:>7.1f} {row['after']:>7.1f}  {verdict}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -296,7 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"\nwritten to {args.json}")
-    return 1 if any(row["grows"] for row in report["scaling"]["queries_per_request"]) else 0
+    rows = report["scaling"]["queries_per_request"] + report["plan_scaling"]["queries_per_request"]
+    return 1 if any(row["grows"] for row in rows) else 0
 
 
 if __name__ == "__main__":
