@@ -168,7 +168,57 @@ def load_demo(*, params: HashParams, timezone: str = "Europe/London") -> str:
     for person in [patron, *leader_people[:2]]:
         db.session.add(PatronLink(cohort=leaders, patron=second_patron, participant=person))
     db.session.flush()
-    return (f"1 organisation, {len(teams)} teams, 2 cohorts (one volunteer), "
+    goals = _demo_plans(cohort, participants[:6])
+    return (f"{goals} plan goals with check-ins, "
+            f"1 organisation, {len(teams)} teams, 2 cohorts (one volunteer), "
             f"{len(participants) + len(leader_people)} participants with accounts "
             "(and the demo patron also a participant in the second cohort), 1 kept for "
             "them by the facilitator, 1 invited, 2 patrons, 2 facilitators, 1 admin")
+
+
+#: (library slug or None for an own goal, title for own goals, progress steps)
+DEMO_GOALS = [
+    ("find-where-people-talk-about-your-service", None, [10, 35, 60]),
+    ("write-a-page-people-can-scan-in-30-seconds", None, [20, 40]),
+    (None, "Answer one resident's question on our Facebook page each week", [25]),
+]
+DEMO_NOTES = [
+    "Set up two saved searches for our service name",
+    "Read a week of comments; most are about opening times",
+    "Shared three findings with the team huddle",
+    "Drafted the page; tested it on a colleague",
+    "Cut the page by half after the 30-second test",
+    "Answered a question about bin days",
+]
+
+
+def _demo_plans(cohort: Cohort, people: list[User]) -> int:
+    """A few goals and a couple of weeks of check-ins, so plan pages look lived in."""
+    from dap.content.library import current_library
+    from dap.plans import services as plans
+
+    library = current_library()
+    made = 0
+    now = now_utc()
+    for n, person in enumerate(people):
+        plan = plans.plan_for(cohort, person)
+        plan.days_per_week = 2
+        plan.rhythm_days = [1, 3]
+        plan.rhythm_time = "12:30"
+        for g, (slug, title, steps) in enumerate(DEMO_GOALS[: 3 - n % 2]):
+            library_goal = library.goals.get(slug) if slug else None
+            if slug and library_goal is None:
+                continue  # the library changed; skip rather than fail the demo
+            goal = (plans.adopt_goal(plan, library_goal, actor=person,
+                                     why="I want to hear residents before we decide")
+                    if library_goal else plans.write_goal(plan, actor=person, title=title))
+            made += 1
+            for i, progress in enumerate(steps):
+                entry = plans.check_in(goal, actor=person, progress=progress,
+                                       minutes=10 + 5 * i,
+                                       note=DEMO_NOTES[(g * 2 + i) % len(DEMO_NOTES)])
+                when = now - timedelta(days=3 + 5 * (len(steps) - i) + n + g)
+                entry.created_at = when
+                entry.local_date = when.date()
+    db.session.flush()
+    return made

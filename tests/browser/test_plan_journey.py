@@ -17,8 +17,8 @@ def test_participant_adopts_checks_in_finishes_and_prints(live_server, new_page,
     page = new_page(**PHONE)
     sign_in(page)
 
-    page.goto(f"{live_server}/library/?q=listening")
-    page.locator("main .goal-cards a").first.click()
+    page.goto(f"{live_server}/library/?q=password+manager&area=online-safety-and-privacy")
+    page.get_by_role("link", name="Set strong, unique passwords with a password manager").click()
     goal_title = page.get_by_role("heading", level=1).inner_text()
     page.get_by_text("Add why it matters to you and a target date (optional)").click()
     page.get_by_label("Why it matters to me (optional)").fill("I want to hear residents first")
