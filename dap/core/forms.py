@@ -6,6 +6,7 @@ from flask import flash
 from flask_wtf import FlaskForm
 
 from dap.errors import DomainError
+from dap.extensions import db
 
 
 class ConfirmForm(FlaskForm):
@@ -19,3 +20,17 @@ def apply_domain_error(form: FlaskForm, error: DomainError) -> None:
         field.errors = [*field.errors, error.message]  # type: ignore[assignment]
     else:
         flash(error.message, "error")
+
+
+def attempt(form: FlaskForm, action) -> bool:
+    """Run a service call for a validated form in the request's transaction: commit and
+    return True, or roll back, show the service's ``DomainError`` on the form and return
+    False."""
+    try:
+        action()
+    except DomainError as error:
+        db.session.rollback()
+        apply_domain_error(form, error)
+        return False
+    db.session.commit()
+    return True

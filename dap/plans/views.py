@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from dap import policy
 from dap.clock import now_utc
 from dap.cohorts.models import Cohort
 from dap.content.library import current_library
-from dap.core.forms import ConfirmForm, apply_domain_error
+from dap.core.forms import ConfirmForm, apply_domain_error, attempt
 from dap.errors import DomainError
 from dap.extensions import db
 from dap.plans import queries, services
@@ -169,49 +170,46 @@ def _goal_page(cohort: Cohort, goal: PlanGoal, *, status: int = 200, edit_form=N
     ), status
 
 
+def _goal_action(cohort_id: int, goal_id: int, *, form: FlaskForm, page_arg: str, act,
+                 message, anchor: str | None = None):
+    """What every form on a goal's page shares: load the goal in scope, validate, run the
+    service (``act(goal)``), then go back to the goal with ``message(goal)`` flashed; or show
+    the page again with the errors (400)."""
+    cohort, my_plan = _my_plan(cohort_id, write=True)
+    my_goal = _my_goal(my_plan, goal_id)
+    if form.validate_on_submit() and attempt(form, lambda: act(my_goal)):
+        flash(message(my_goal), "success")
+        return redirect(_goal_url(my_goal, **({"_anchor": anchor} if anchor else {})))
+    return _goal_page(cohort, my_goal, status=400, **{page_arg: form})
+
+
 @bp.route("/cohorts/<int:cohort_id>/plan/goals/<int:goal_id>", methods=["GET", "POST"])
 @policy.signed_in
 def goal(cohort_id: int, goal_id: int):
-    cohort, my_plan = _my_plan(cohort_id, write=request.method == "POST")
-    my_goal = _my_goal(my_plan, goal_id)
     if request.method == "GET":
-        return _goal_page(cohort, my_goal)
+        cohort, my_plan = _my_plan(cohort_id)
+        return _goal_page(cohort, _my_goal(my_plan, goal_id))
     form = GoalForm(prefix="edit")
-    if form.validate_on_submit():
-        try:
-            services.update_goal(
-                my_goal, title=form.title.data if my_goal.library_slug is None else None,
-                why=form.why.data or "", target_date=form.target_date.data,
-                visibility=_visibility(form.visibility.data))
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Saved.", "success")
-            return redirect(_goal_url(my_goal))
-    return _goal_page(cohort, my_goal, status=400, edit_form=form)
+    return _goal_action(
+        cohort_id, goal_id, form=form, page_arg="edit_form", message=lambda g: "Saved.",
+        act=lambda g: services.update_goal(
+            g, title=form.title.data if g.library_slug is None else None,
+            why=form.why.data or "", target_date=form.target_date.data,
+            visibility=_visibility(form.visibility.data)),
+    )
 
 
 @bp.post("/cohorts/<int:cohort_id>/plan/goals/<int:goal_id>/check-ins")
 @policy.signed_in
 def check_in(cohort_id: int, goal_id: int):
-    cohort, my_plan = _my_plan(cohort_id, write=True)
-    my_goal = _my_goal(my_plan, goal_id)
     form = CheckInForm()
-    if form.validate_on_submit():
-        try:
-            services.check_in(my_goal, actor=current_user._get_current_object(),
-                              progress=form.progress.data, minutes=form.minutes.data,
-                              note=form.note.data or "")
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Checked in. Little and often — well done.", "success")
-            return redirect(_goal_url(my_goal, _anchor="timeline"))
-    return _goal_page(cohort, my_goal, status=400, check_in_form=form)
+    return _goal_action(
+        cohort_id, goal_id, form=form, page_arg="check_in_form", anchor="timeline",
+        message=lambda g: "Checked in. Little and often — well done.",
+        act=lambda g: services.check_in(
+            g, actor=current_user._get_current_object(), progress=form.progress.data,
+            minutes=form.minutes.data, note=form.note.data or ""),
+    )
 
 
 @bp.route("/cohorts/<int:cohort_id>/plan/check-ins/<int:check_in_id>/edit",
@@ -245,41 +243,25 @@ def edit_check_in(cohort_id: int, check_in_id: int):
 @bp.post("/cohorts/<int:cohort_id>/plan/goals/<int:goal_id>/done")
 @policy.signed_in
 def done(cohort_id: int, goal_id: int):
-    cohort, my_plan = _my_plan(cohort_id, write=True)
-    my_goal = _my_goal(my_plan, goal_id)
     form = DoneForm(prefix="done")
-    if form.validate_on_submit():
-        try:
-            services.complete_goal(my_goal, reflection=form.reflection.data or "",
-                                   evidence=[e.data or "" for e in form.evidence])
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"Done: “{my_goal.title}”. Congratulations!", "success")
-            return redirect(_goal_url(my_goal))
-    return _goal_page(cohort, my_goal, status=400, done_form=form)
+    return _goal_action(
+        cohort_id, goal_id, form=form, page_arg="done_form",
+        message=lambda g: f"Done: “{g.title}”. Congratulations!",
+        act=lambda g: services.complete_goal(g, reflection=form.reflection.data or "",
+                                             evidence=[e.data or "" for e in form.evidence]),
+    )
 
 
 @bp.post("/cohorts/<int:cohort_id>/plan/goals/<int:goal_id>/status")
 @policy.signed_in
 def status(cohort_id: int, goal_id: int):
-    cohort, my_plan = _my_plan(cohort_id, write=True)
-    my_goal = _my_goal(my_plan, goal_id)
     form = StatusForm(prefix="status")
-    if form.validate_on_submit():
-        try:
-            services.set_status(my_goal, status=GoalStatus(form.status.data),
-                                reason=form.reason.data or "")
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Status changed.", "success")
-            return redirect(_goal_url(my_goal))
-    return _goal_page(cohort, my_goal, status=400, status_form=form)
+    return _goal_action(
+        cohort_id, goal_id, form=form, page_arg="status_form",
+        message=lambda g: "Status changed.",
+        act=lambda g: services.set_status(g, status=GoalStatus(form.status.data),
+                                          reason=form.reason.data or ""),
+    )
 
 
 @bp.post("/cohorts/<int:cohort_id>/plan/goals/<int:goal_id>/move")
