@@ -104,22 +104,25 @@ def adopt(cohort_id: int):
             abort(404)
         return redirect(url_for("plans.adopt", cohort_id=int(chosen)), code=307)
     if form.validate_on_submit():
-        try:
-            my_plan = services.plan_for(cohort, current_user._get_current_object())
-            goal = services.adopt_goal(
-                my_plan, library_goal, actor=current_user._get_current_object(),
-                why=form.why.data or "", target_date=form.target_date.data,
-                visibility=_visibility(form.visibility.data))
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"“{goal.title}” is in your plan.", "success")
-            return redirect(_goal_url(goal))
+        added = _add_goal(cohort, form, lambda plan, me: services.adopt_goal(
+            plan, library_goal, actor=me, why=form.why.data or "",
+            target_date=form.target_date.data, visibility=_visibility(form.visibility.data)))
+        if added is not None:
+            return added
     from dap.content.views import goal_page
 
     return goal_page(library_goal, adopt_form=form, status=400)
+
+
+def _add_goal(cohort: Cohort, form: FlaskForm, make):
+    """Add a goal with ``make(plan, me)`` and go to it; None (errors on the form) when a
+    rule says no."""
+    added: list[PlanGoal] = []
+    me = current_user._get_current_object()
+    if not attempt(form, lambda: added.append(make(services.plan_for(cohort, me), me))):
+        return None
+    flash(f"“{added[0].title}” is in your plan.", "success")
+    return redirect(_goal_url(added[0]))
 
 
 @bp.route("/cohorts/<int:cohort_id>/plan/goals/new", methods=["GET", "POST"])
@@ -128,19 +131,11 @@ def new_goal(cohort_id: int):
     cohort = _my_cohort(cohort_id, write=request.method == "POST")
     form = GoalForm()
     if form.validate_on_submit():
-        try:
-            my_plan = services.plan_for(cohort, current_user._get_current_object())
-            goal = services.write_goal(
-                my_plan, actor=current_user._get_current_object(), title=form.title.data or "",
-                why=form.why.data or "", target_date=form.target_date.data,
-                visibility=_visibility(form.visibility.data))
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"“{goal.title}” is in your plan.", "success")
-            return redirect(_goal_url(goal))
+        added = _add_goal(cohort, form, lambda plan, me: services.write_goal(
+            plan, actor=me, title=form.title.data or "", why=form.why.data or "",
+            target_date=form.target_date.data, visibility=_visibility(form.visibility.data)))
+        if added is not None:
+            return added
     status = 400 if request.method == "POST" else 200
     return render_template("plans/goal_new.html", cohort=cohort, form=form), status
 
