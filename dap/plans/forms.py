@@ -73,6 +73,12 @@ class AdoptForm(_GoalDetails):
     cohort = SelectField("Cohort", choices=[], validate_choice=False)
 
 
+class PickForm(_GoalDetails):
+    """Choosing a library goal from a list, on the "add a goal" page."""
+
+    slug = SelectField("Goal from the library", choices=[], validate_choice=False)
+
+
 class GoalForm(_GoalDetails):
     """Writing one's own goal, or editing a goal (the title only for one's own)."""
 

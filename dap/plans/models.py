@@ -76,10 +76,13 @@ class Plan(db.Model):
     paused_from: Mapped[date | None]
     paused_until: Mapped[date | None]
     pause_reason: Mapped[str] = mapped_column(String(200), default="")
+    #: who paused it: the participant, or a facilitator for them
+    paused_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     cohort: Mapped[Cohort] = relationship()
-    participant: Mapped[User] = relationship()
+    participant: Mapped[User] = relationship(foreign_keys=[participant_id])
+    paused_by: Mapped[User | None] = relationship(foreign_keys=[paused_by_id])
     goals: Mapped[list[PlanGoal]] = relationship(
         back_populates="plan", order_by="PlanGoal.position, PlanGoal.id"
     )
@@ -119,11 +122,14 @@ class PlanGoal(db.Model):
     #: evidence links given when marking it done: [{"url": …, "label": …}]
     evidence: Mapped[list] = mapped_column(JSON, default=list)
     done_at: Mapped[datetime | None]
+    #: who marked it done: the participant, or a facilitator on their behalf
+    done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     plan: Mapped[Plan] = relationship(back_populates="goals")
-    created_by: Mapped[User | None] = relationship()
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    done_by: Mapped[User | None] = relationship(foreign_keys=[done_by_id])
 
     def __repr__(self) -> str:
         return f"<PlanGoal {self.id} {self.title!r} {self.status.value}>"

@@ -3,9 +3,10 @@ number of goals and check-ins)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from dap.accounts.models import User
@@ -31,12 +32,46 @@ def last_check_in_days(plan: Plan) -> dict[int, date]:
     return {row[0]: row[1] for row in rows}
 
 
-def timeline(goal: PlanGoal) -> list[CheckIn]:
-    """A goal's check-ins, newest first, with who recorded them (two queries)."""
-    return list(db.session.scalars(
+TIMELINE_PAGE = 20
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    entries: list[CheckIn]
+    #: the last entry shown when there are older ones (the cursor for the next page)
+    older: CheckIn | None
+    #: whether this is not the newest page
+    newer: bool
+
+
+def timeline(goal: PlanGoal, *, before: CheckIn | None = None,
+             size: int = TIMELINE_PAGE) -> TimelinePage:
+    """A page of a goal's check-ins, newest first, with who recorded them: the newest
+    ``size``, or the ``size`` just older than ``before`` (keyset paging, so a check-in
+    added meanwhile never shifts a page). Two queries, whatever the number of check-ins."""
+    stmt = (
         select(CheckIn).where(CheckIn.goal_id == goal.id)
         .options(selectinload(CheckIn.created_by))
         .order_by(CheckIn.created_at.desc(), CheckIn.id.desc())
+        .limit(size + 1)
+    )
+    if before is not None:
+        stmt = stmt.where(or_(
+            CheckIn.created_at < before.created_at,
+            and_(CheckIn.created_at == before.created_at, CheckIn.id < before.id),
+        ))
+    rows = list(db.session.scalars(stmt))
+    entries = rows[:size]
+    return TimelinePage(entries=entries, older=entries[-1] if len(rows) > size else None,
+                        newer=before is not None)
+
+
+def library_slugs_in(plan: Plan) -> set[str]:
+    """The library goals already in the plan and not dropped (one query)."""
+    return set(db.session.scalars(
+        select(PlanGoal.library_slug).where(PlanGoal.plan_id == plan.id,
+                                            PlanGoal.library_slug.is_not(None),
+                                            PlanGoal.status != GoalStatus.DROPPED)
     ))
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
 from dap.accounts.models import User
+from dap.audit.services import record
 from dap.clock import local_date, now_utc
 from dap.cohorts.models import Cohort
 from dap.content.library import Goal as LibraryGoal
@@ -107,6 +109,12 @@ def _next_position(plan: Plan) -> int:
     return (current or 0) + 1
 
 
+def _audit_on_behalf(action: str, plan: Plan, actor: User, **details) -> None:
+    """What a facilitator does to someone else's plan goes in the cohort's audit log."""
+    if actor.id != plan.participant_id:
+        record(action, actor=actor, cohort=plan.cohort, subject=plan.participant, **details)
+
+
 # --- goals ------------------------------------------------------------------------------------
 
 
@@ -189,8 +197,7 @@ def set_status(goal: PlanGoal, *, status: GoalStatus, reason: str = "") -> None:
                                  required=True)
     else:
         goal.drop_reason = ""
-    if status is not GoalStatus.DONE:
-        goal.done_at = None
+    goal.done_at = goal.done_by_id = None
     goal.status = status
     db.session.flush()
 
@@ -211,7 +218,7 @@ def _clean_evidence(links: list[str]) -> list[dict]:
     return cleaned
 
 
-def complete_goal(goal: PlanGoal, *, reflection: str, evidence: list[str]) -> None:
+def complete_goal(goal: PlanGoal, *, actor: User, reflection: str, evidence: list[str]) -> None:
     """Mark a goal done with a reflection and optional evidence links.
 
     :raise DomainError: without a reflection, or with a link that is not http(s).
@@ -222,6 +229,7 @@ def complete_goal(goal: PlanGoal, *, reflection: str, evidence: list[str]) -> No
     goal.status = GoalStatus.DONE
     goal.progress = 100
     goal.done_at = now_utc()
+    goal.done_by_id = actor.id
     db.session.flush()
 
 
@@ -397,7 +405,7 @@ def set_rhythm(plan: Plan, *, days_per_week: int | None, rhythm_days: list[int],
     db.session.flush()
 
 
-def pause_plan(plan: Plan, *, until: date | None, reason: str,
+def pause_plan(plan: Plan, *, actor: User, until: date | None, reason: str,
                today: date | None = None) -> None:
     """Pause without penalty until ``until`` (inclusive): the streak is kept, no reminders
     or silence alerts go out, patrons see "paused".
@@ -417,11 +425,14 @@ def pause_plan(plan: Plan, *, until: date | None, reason: str,
                               label="a reason (illness, leave, a busy time…)", required=True)
     plan.paused_from = today
     plan.paused_until = until
+    plan.paused_by_id = actor.id
+    _audit_on_behalf("plan.paused", plan, actor, until=until.isoformat())
     db.session.flush()
 
 
-def resume_plan(plan: Plan) -> None:
+def resume_plan(plan: Plan, *, actor: User) -> None:
     """End a pause now (the weeks already paused stay paused for the streak)."""
+    _audit_on_behalf("plan.resumed", plan, actor)
     if plan.paused_until is not None:
         today = local_date(now_utc(), plan.cohort.timezone)
         plan.paused_until = min(plan.paused_until, today - timedelta(days=1))
@@ -436,3 +447,65 @@ def is_paused(plan: Plan, *, today: date | None = None) -> bool:
         return False
     today = today or local_date(now_utc(), plan.cohort.timezone)
     return plan.paused_from <= today <= plan.paused_until
+
+
+# --- the next suggested step --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """One thing to do next, and where: ``place`` is "goal" (with ``goal`` and ``anchor``),
+    "library", "new_goal" or "rhythm"."""
+
+    text: str
+    place: str
+    goal: PlanGoal | None = None
+    anchor: str = ""
+
+
+def next_step(plan: Plan, goals: list[PlanGoal], *, last_days: dict[int, date],
+              week: WeekSummary, library: Any, today: date | None = None) -> NextStep:
+    """The most useful next step for the plan, from what the overview already loaded (no
+    queries): finish what is finished, rescue an overdue goal, keep the week's rhythm on
+    the goal left longest, then start or add something new."""
+    today = today or local_date(now_utc(), plan.cohort.timezone)
+    if is_paused(plan, today=today):
+        return NextStep(f"Paused until {plan.paused_until:%A %-d %B}: nothing to do. "
+                        "Come back when you are ready.", "rhythm")
+    live = [g for g in goals if g.status in (GoalStatus.ACTIVE, GoalStatus.PLANNED)]
+    if not goals or (not live and all(g.status is GoalStatus.DROPPED for g in goals)):
+        return NextStep("Choose a first goal from the library: each comes with small "
+                        "things to try on the web.", "library")
+    active = [g for g in live if g.status is GoalStatus.ACTIVE]
+    for goal in active:
+        if goal.progress >= 100:
+            return NextStep(f"“{goal.title}” is at 100%: mark it done and say what you "
+                            "learnt.", "goal", goal, "done")
+    for goal in active:
+        if goal.target_date is not None and goal.target_date < today:
+            return NextStep(f"“{goal.title}” passed its target date: check in, or give it a "
+                            "new date.", "goal", goal, "check-in")
+    if active:
+        # the goal left alone longest (never checked in counts as longest)
+        stale = min(active, key=lambda g: (last_days.get(g.id, date.min), g.position, g.id))
+        left = plan.days_per_week - week.days_active
+        first_try = _first_challenge(stale, library) if stale.id not in last_days else ""
+        if left > 0:
+            when = (f"{left} more day{'' if left == 1 else 's'} this week keeps your streak"
+                    if week.days_active else "a few minutes today starts this week")
+            text = f"Check in on “{stale.title}”: {when}."
+            if first_try:
+                text += f" Something to try: {first_try}"
+            return NextStep(text, "goal", stale, "check-in")
+        return NextStep(f"This week’s target is met. When you have a moment, try something "
+                        f"new on the web for “{stale.title}”"
+                        + (f": {first_try}" if first_try else "."), "goal", stale, "check-in")
+    if live:
+        return NextStep(f"Start “{live[0].title}”: a first check-in makes it active.",
+                        "goal", live[0], "check-in")
+    return NextStep("Every goal is done. Well done! Add your next goal.", "library")
+
+
+def _first_challenge(goal: PlanGoal, library: Any) -> str:
+    found = library.goals.get(goal.library_slug) if goal.library_slug else None
+    return found.challenges[0].text if found is not None and found.challenges else ""

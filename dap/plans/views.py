@@ -1,20 +1,24 @@
-"""A participant's own plan: the overview, adopting and writing goals, a goal's page,
-check-ins, finishing, dropping and ordering goals. The rules live in dap.plans.services."""
+"""A participant's plan, seen by them or by someone who looks after it (see
+dap.plans.access): the overview, adopting and writing goals, a goal's page, check-ins,
+finishing, dropping and ordering goals, rhythm and pauses, printing. The rules live in
+dap.plans.services."""
 
 from __future__ import annotations
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
 from dap import policy
+from dap.accounts.models import User
 from dap.clock import now_utc
-from dap.cohorts.models import Cohort
 from dap.content.library import current_library
 from dap.core.forms import ConfirmForm, apply_domain_error, attempt
 from dap.errors import DomainError
 from dap.extensions import db
 from dap.plans import queries, services
+from dap.plans.access import Role, Seat, load_seat, require
 from dap.plans.forms import (
     AdoptForm,
     CheckInForm,
@@ -22,6 +26,7 @@ from dap.plans.forms import (
     GoalForm,
     MoveForm,
     PauseForm,
+    PickForm,
     RhythmForm,
     StatusForm,
 )
@@ -30,35 +35,50 @@ from dap.plans.models import CheckIn, GoalStatus, Plan, PlanGoal, Visibility
 bp = Blueprint("plans", __name__)
 
 
+def plan_route(suffix: str, **options):
+    """Register a plan page twice: ``/cohorts/<id>/plan…`` for one's own plan and
+    ``/cohorts/<id>/people/<membership_id>/plan…`` for someone else's (see
+    dap.plans.access)."""
+    def decorator(view):
+        bp.add_url_rule(f"/cohorts/<int:cohort_id>/plan{suffix}", view_func=view,
+                        defaults={"membership_id": None}, **options)
+        bp.add_url_rule(f"/cohorts/<int:cohort_id>/people/<int:membership_id>/plan{suffix}",
+                        view_func=view, **options)
+        return view
+    return decorator
+
+
 # --- loading with scope -------------------------------------------------------------------------
 
 
-def _my_cohort(cohort_id: int, *, write: bool = False) -> Cohort:
-    """A cohort where the signed-in user is an active participant (else 404); archived
-    cohorts are read-only (403 on writes)."""
-    cohort = policy.load_cohort(current_user, cohort_id)
-    policy.require_participant(current_user, cohort)
-    if write and cohort.is_archived:
-        abort(403)
-    return cohort
+def _me() -> User:
+    return current_user._get_current_object()
 
 
-def _my_plan(cohort_id: int, *, write: bool = False) -> tuple[Cohort, Plan]:
-    cohort = _my_cohort(cohort_id, write=write)
-    return cohort, services.plan_for(cohort, current_user._get_current_object())
+def _seat(cohort_id: int, membership_id: int | None, *, allowed=None) -> Seat:
+    """The plan in scope (404 otherwise); ``allowed(seat)`` false is a 403: the viewer sees
+    the plan but may not do that (a patron adding a check-in, any write when archived)."""
+    seat = load_seat(_me(), cohort_id, membership_id)
+    if allowed is not None:
+        require(allowed(seat))
+    return seat
 
 
-def _my_goal(plan: Plan, goal_id: int) -> PlanGoal:
-    """A goal of the signed-in user's plan; anyone else's goal is a 404."""
+def _writing(cohort_id: int, membership_id: int | None) -> Seat:
+    return _seat(cohort_id, membership_id, allowed=lambda s: s.can_write)
+
+
+def _goal_of(seat: Seat, goal_id: int) -> PlanGoal:
+    """A goal of the seat's plan that the viewer may see; anything else is a 404."""
     goal = db.session.get(PlanGoal, goal_id)
-    if goal is None or goal.plan_id != plan.id:
+    if goal is None or goal.plan_id != seat.plan.id or not seat.sees(goal):
         abort(404)
     return goal
 
 
-def _my_check_in(plan: Plan, check_in_id: int) -> CheckIn:
+def _check_in_of(seat: Seat, check_in_id: int) -> CheckIn:
     entry = db.session.get(CheckIn, check_in_id)
-    if entry is None or entry.plan_id != plan.id:
+    if entry is None or entry.plan_id != seat.plan.id or not seat.sees(entry.goal):
         abort(404)
     return entry
 
@@ -67,83 +87,107 @@ def _visibility(raw: str | None) -> Visibility:
     return Visibility(raw) if raw in {v.value for v in Visibility} else Visibility.PATRONS
 
 
-def _goal_url(goal: PlanGoal, **anchor: str) -> str:
-    return url_for("plans.goal", cohort_id=goal.plan.cohort_id, goal_id=goal.id, **anchor)
+def _goal_url(seat: Seat, goal: PlanGoal, **anchor: str) -> str:
+    return seat.url("plans.goal", goal_id=goal.id, **anchor)
 
 
 # --- the plan -----------------------------------------------------------------------------------
 
 
-@bp.get("/cohorts/<int:cohort_id>/plan")
+@plan_route("", methods=["GET"])
 @policy.signed_in
-def plan(cohort_id: int):
-    cohort, my_plan = _my_plan(cohort_id)
-    goals = queries.goals_of(my_plan)
+def plan(cohort_id: int, membership_id: int | None):
+    seat = _seat(cohort_id, membership_id)
+    goals = [g for g in queries.goals_of(seat.plan) if seat.sees(g)]
+    last_days = queries.last_check_in_days(seat.plan) if goals else {}
+    week = services.this_week(seat.plan)
+    library = current_library()
     return render_template(
-        "plans/plan.html", cohort=cohort, plan=my_plan, goals=goals,
-        last_days=queries.last_check_in_days(my_plan) if goals else {},
-        streak=services.streak(my_plan), week=services.this_week(my_plan),
-        rhythm=describe_rhythm(my_plan), paused=services.is_paused(my_plan),
-        move_form=MoveForm(), library=current_library(),
+        "plans/plan.html", seat=seat, cohort=seat.cohort, plan=seat.plan, goals=goals,
+        last_days=last_days, streak=services.streak(seat.plan), week=week,
+        rhythm=describe_rhythm(seat.plan), paused=services.is_paused(seat.plan),
+        next_step=services.next_step(seat.plan, goals, last_days=last_days, week=week,
+                                     library=library),
+        move_form=MoveForm(), library=library,
     )
 
 
-@bp.post("/cohorts/<int:cohort_id>/plan/adopt")
+@plan_route("/adopt", methods=["POST"])
 @policy.signed_in
-def adopt(cohort_id: int):
-    cohort = _my_cohort(cohort_id, write=True)
-    form = AdoptForm()
+def adopt(cohort_id: int, membership_id: int | None):
+    picked = "pick-slug" in request.form
+    form = PickForm(prefix="pick") if picked else AdoptForm()
     library_goal = current_library().goals.get(form.slug.data or "")
-    if library_goal is None:
+    if library_goal is None and not picked:
         abort(404)
-    chosen = form.cohort.data or ""
-    if chosen and chosen != str(cohort.id):
+    chosen = "" if picked else form.cohort.data or ""
+    if chosen and chosen != str(cohort_id) and membership_id is None:
         # several cohorts on the library page: a <select> cannot change the form's address
         # without JavaScript, so hand the same POST on to the chosen cohort (which checks it)
         if not chosen.isdigit() or len(chosen) > 12:
             abort(404)
         return redirect(url_for("plans.adopt", cohort_id=int(chosen)), code=307)
-    if form.validate_on_submit():
-        added = _add_goal(cohort, form, lambda plan, me: services.adopt_goal(
-            plan, library_goal, actor=me, why=form.why.data or "",
+    seat = _writing(cohort_id, membership_id)
+    if library_goal is None:
+        form.validate_on_submit()
+        form.slug.errors = ["Choose a goal from the list."]
+    elif form.validate_on_submit():
+        added = _add_goal(seat, form, lambda: services.adopt_goal(
+            seat.plan, library_goal, actor=_me(), why=form.why.data or "",
             target_date=form.target_date.data, visibility=_visibility(form.visibility.data)))
         if added is not None:
             return added
-    from dap.content.views import goal_page
+    if seat.own and not picked:
+        from dap.content.views import goal_page
 
-    return goal_page(library_goal, adopt_form=form, status=400)
+        return goal_page(library_goal, adopt_form=form, status=400)
+    return _new_goal_page(seat, pick_form=form, status=400)
 
 
-def _add_goal(cohort: Cohort, form: FlaskForm, make):
-    """Add a goal with ``make(plan, me)`` and go to it; None (errors on the form) when a
-    rule says no."""
+def _add_goal(seat: Seat, form: FlaskForm, make):
+    """Add a goal with ``make()`` and go to it; None (errors on the form) when a rule says
+    no."""
     added: list[PlanGoal] = []
-    me = current_user._get_current_object()
-    if not attempt(form, lambda: added.append(make(services.plan_for(cohort, me), me))):
+    if not attempt(form, lambda: added.append(make())):
         return None
-    flash(f"“{added[0].title}” is in your plan.", "success")
-    return redirect(_goal_url(added[0]))
+    whose = "your" if seat.own else f"{seat.participant.name}’s"
+    flash(f"“{added[0].title}” is in {whose} plan.", "success")
+    return redirect(_goal_url(seat, added[0]))
 
 
-@bp.route("/cohorts/<int:cohort_id>/plan/goals/new", methods=["GET", "POST"])
+def _new_goal_page(seat: Seat, *, form: GoalForm | None = None, pick_form=None,
+                   status: int = 200):
+    library = current_library()
+    taken = queries.library_slugs_in(seat.plan)
+    pick_form = pick_form or PickForm(prefix="pick", formdata=None)
+    pick_form.slug.choices = [SelectChoice("", "Choose a goal…")] + [
+        SelectChoice(goal.slug, goal.title, optgroup=area.name)
+        for area in library.areas.values() for goal in library.goals_in(area.slug)
+        if goal.slug not in taken
+    ]
+    return render_template("plans/goal_new.html", seat=seat, cohort=seat.cohort,
+                           form=form or GoalForm(formdata=None), pick_form=pick_form), status
+
+
+@plan_route("/goals/new", methods=["GET", "POST"])
 @policy.signed_in
-def new_goal(cohort_id: int):
-    cohort = _my_cohort(cohort_id, write=request.method == "POST")
+def new_goal(cohort_id: int, membership_id: int | None):
+    seat = _writing(cohort_id, membership_id)
     form = GoalForm()
     if form.validate_on_submit():
-        added = _add_goal(cohort, form, lambda plan, me: services.write_goal(
-            plan, actor=me, title=form.title.data or "", why=form.why.data or "",
+        added = _add_goal(seat, form, lambda: services.write_goal(
+            seat.plan, actor=_me(), title=form.title.data or "", why=form.why.data or "",
             target_date=form.target_date.data, visibility=_visibility(form.visibility.data)))
         if added is not None:
             return added
-    status = 400 if request.method == "POST" else 200
-    return render_template("plans/goal_new.html", cohort=cohort, form=form), status
+    return _new_goal_page(seat, form=form if request.method == "POST" else None,
+                          status=400 if request.method == "POST" else 200)
 
 
 # --- one goal -----------------------------------------------------------------------------------
 
 
-def _goal_page(cohort: Cohort, goal: PlanGoal, *, status: int = 200, edit_form=None,
+def _goal_page(seat: Seat, goal: PlanGoal, *, status: int = 200, edit_form=None,
                check_in_form=None, done_form=None, status_form=None):
     library_goal = current_library().goals.get(goal.library_slug) if goal.library_slug else None
     edit_form = edit_form or GoalForm(
@@ -155,38 +199,52 @@ def _goal_page(cohort: Cohort, goal: PlanGoal, *, status: int = 200, edit_form=N
     done_form = done_form or DoneForm(prefix="done", formdata=None)
     for number, link in enumerate(done_form.evidence, start=1):
         link.label.text = f"Evidence link {number} (optional)"
-    entries = queries.timeline(goal)
+    page = queries.timeline(goal, before=_timeline_cursor(goal))
     return render_template(
-        "plans/goal.html", cohort=cohort, goal=goal, library_goal=library_goal,
-        entries=entries, editable={e.id for e in entries if services.can_edit_check_in(e)},
+        "plans/goal.html", seat=seat, cohort=seat.cohort, goal=goal, library_goal=library_goal,
+        entries=page.entries, older=page.older, newer=page.newer,
+        editable={e.id for e in page.entries if services.can_edit_check_in(e)},
         edit_form=edit_form, check_in_form=check_in_form or CheckInForm(formdata=None),
         done_form=done_form,
         status_form=status_form, closed=goal.status in (GoalStatus.DONE, GoalStatus.DROPPED),
     ), status
 
 
-def _goal_action(cohort_id: int, goal_id: int, *, form: FlaskForm, page_arg: str, act,
-                 message, anchor: str | None = None):
+def _timeline_cursor(goal: PlanGoal) -> CheckIn | None:
+    """``?before=<check-in id>``: the older page of a goal's timeline (404 for an id that is
+    not one of this goal's check-ins)."""
+    raw = request.args.get("before", "")
+    if not raw:
+        return None
+    entry = db.session.get(CheckIn, int(raw)) if raw.isdigit() and len(raw) <= 10 else None
+    if entry is None or entry.goal_id != goal.id:
+        abort(404)
+    return entry
+
+
+def _goal_action(cohort_id: int, membership_id: int | None, goal_id: int, *,
+                 form: FlaskForm, page_arg: str, act, message, anchor: str | None = None):
     """What every form on a goal's page shares: load the goal in scope, validate, run the
     service (``act(goal)``), then go back to the goal with ``message(goal)`` flashed; or show
     the page again with the errors (400)."""
-    cohort, my_plan = _my_plan(cohort_id, write=True)
-    my_goal = _my_goal(my_plan, goal_id)
-    if form.validate_on_submit() and attempt(form, lambda: act(my_goal)):
-        flash(message(my_goal), "success")
-        return redirect(_goal_url(my_goal, **({"_anchor": anchor} if anchor else {})))
-    return _goal_page(cohort, my_goal, status=400, **{page_arg: form})
+    seat = _writing(cohort_id, membership_id)
+    goal = _goal_of(seat, goal_id)
+    if form.validate_on_submit() and attempt(form, lambda: act(goal)):
+        flash(message(goal), "success")
+        return redirect(_goal_url(seat, goal, **({"_anchor": anchor} if anchor else {})))
+    return _goal_page(seat, goal, status=400, **{page_arg: form})
 
 
-@bp.route("/cohorts/<int:cohort_id>/plan/goals/<int:goal_id>", methods=["GET", "POST"])
+@plan_route("/goals/<int:goal_id>", methods=["GET", "POST"])
 @policy.signed_in
-def goal(cohort_id: int, goal_id: int):
+def goal(cohort_id: int, membership_id: int | None, goal_id: int):
     if request.method == "GET":
-        cohort, my_plan = _my_plan(cohort_id)
-        return _goal_page(cohort, _my_goal(my_plan, goal_id))
+        seat = _seat(cohort_id, membership_id)
+        return _goal_page(seat, _goal_of(seat, goal_id))
     form = GoalForm(prefix="edit")
     return _goal_action(
-        cohort_id, goal_id, form=form, page_arg="edit_form", message=lambda g: "Saved.",
+        cohort_id, membership_id, goal_id, form=form, page_arg="edit_form",
+        message=lambda g: "Saved.",
         act=lambda g: services.update_goal(
             g, title=form.title.data if g.library_slug is None else None,
             why=form.why.data or "", target_date=form.target_date.data,
@@ -194,25 +252,24 @@ def goal(cohort_id: int, goal_id: int):
     )
 
 
-@bp.post("/cohorts/<int:cohort_id>/plan/goals/<int:goal_id>/check-ins")
+@plan_route("/goals/<int:goal_id>/check-ins", methods=["POST"])
 @policy.signed_in
-def check_in(cohort_id: int, goal_id: int):
+def check_in(cohort_id: int, membership_id: int | None, goal_id: int):
     form = CheckInForm()
     return _goal_action(
-        cohort_id, goal_id, form=form, page_arg="check_in_form", anchor="timeline",
-        message=lambda g: "Checked in. Little and often — well done.",
+        cohort_id, membership_id, goal_id, form=form, page_arg="check_in_form",
+        anchor="timeline", message=lambda g: "Checked in. Little and often — well done.",
         act=lambda g: services.check_in(
-            g, actor=current_user._get_current_object(), progress=form.progress.data,
-            minutes=form.minutes.data, note=form.note.data or ""),
+            g, actor=_me(), progress=form.progress.data, minutes=form.minutes.data,
+            note=form.note.data or ""),
     )
 
 
-@bp.route("/cohorts/<int:cohort_id>/plan/check-ins/<int:check_in_id>/edit",
-          methods=["GET", "POST"])
+@plan_route("/check-ins/<int:check_in_id>/edit", methods=["GET", "POST"])
 @policy.signed_in
-def edit_check_in(cohort_id: int, check_in_id: int):
-    cohort, my_plan = _my_plan(cohort_id, write=request.method == "POST")
-    entry = _my_check_in(my_plan, check_in_id)
+def edit_check_in(cohort_id: int, membership_id: int | None, check_in_id: int):
+    seat = _writing(cohort_id, membership_id)
+    entry = _check_in_of(seat, check_in_id)
     form = CheckInForm(obj=entry) if request.method == "GET" else CheckInForm()
     status = 200
     if request.method == "POST":
@@ -229,49 +286,48 @@ def edit_check_in(cohort_id: int, check_in_id: int):
             else:
                 db.session.commit()
                 flash("Check-in updated.", "success")
-                return redirect(_goal_url(entry.goal, _anchor="timeline"))
-    return render_template("plans/check_in_edit.html", cohort=cohort, entry=entry,
-                           goal=entry.goal, form=form,
+                return redirect(_goal_url(seat, entry.goal, _anchor="timeline"))
+    return render_template("plans/check_in_edit.html", seat=seat, cohort=seat.cohort,
+                           entry=entry, goal=entry.goal, form=form,
                            can_edit=services.can_edit_check_in(entry)), status
 
 
-@bp.post("/cohorts/<int:cohort_id>/plan/goals/<int:goal_id>/done")
+@plan_route("/goals/<int:goal_id>/done", methods=["POST"])
 @policy.signed_in
-def done(cohort_id: int, goal_id: int):
+def done(cohort_id: int, membership_id: int | None, goal_id: int):
     form = DoneForm(prefix="done")
     return _goal_action(
-        cohort_id, goal_id, form=form, page_arg="done_form",
+        cohort_id, membership_id, goal_id, form=form, page_arg="done_form",
         message=lambda g: f"Done: “{g.title}”. Congratulations!",
-        act=lambda g: services.complete_goal(g, reflection=form.reflection.data or "",
+        act=lambda g: services.complete_goal(g, actor=_me(),
+                                             reflection=form.reflection.data or "",
                                              evidence=[e.data or "" for e in form.evidence]),
     )
 
 
-@bp.post("/cohorts/<int:cohort_id>/plan/goals/<int:goal_id>/status")
+@plan_route("/goals/<int:goal_id>/status", methods=["POST"])
 @policy.signed_in
-def status(cohort_id: int, goal_id: int):
+def status(cohort_id: int, membership_id: int | None, goal_id: int):
     form = StatusForm(prefix="status")
     return _goal_action(
-        cohort_id, goal_id, form=form, page_arg="status_form",
+        cohort_id, membership_id, goal_id, form=form, page_arg="status_form",
         message=lambda g: "Status changed.",
         act=lambda g: services.set_status(g, status=GoalStatus(form.status.data),
                                           reason=form.reason.data or ""),
     )
 
 
-@bp.post("/cohorts/<int:cohort_id>/plan/goals/<int:goal_id>/move")
+@plan_route("/goals/<int:goal_id>/move", methods=["POST"])
 @policy.signed_in
-def move(cohort_id: int, goal_id: int):
-    _, my_plan = _my_plan(cohort_id, write=True)
-    my_goal = _my_goal(my_plan, goal_id)
+def move(cohort_id: int, membership_id: int | None, goal_id: int):
+    seat = _writing(cohort_id, membership_id)
+    goal = _goal_of(seat, goal_id)
     form = MoveForm()
     if not form.validate_on_submit():
         abort(400)
-    services.move_goal(my_goal, up=form.direction.data == "up")
+    services.move_goal(goal, up=form.direction.data == "up")
     db.session.commit()
-    return redirect(url_for("plans.plan", cohort_id=cohort_id, _anchor=f"goal-{my_goal.id}"),
-                    code=303)
-
+    return redirect(seat.url("plans.plan", _anchor=f"goal-{goal.id}"), code=303)
 
 
 # --- rhythm and pausing -------------------------------------------------------------------------
@@ -288,81 +344,72 @@ def describe_rhythm(plan: Plan) -> str:
     return f"{text}, {plan.rhythm_minutes} minutes"
 
 
-def _rhythm_page(cohort: Cohort, my_plan: Plan, *, rhythm: RhythmForm | None = None,
+def _rhythm_page(seat: Seat, *, rhythm: RhythmForm | None = None,
                  pause: PauseForm | None = None, status: int = 200):
-    rhythm = rhythm or RhythmForm(days_per_week=my_plan.days_per_week,
-                                  rhythm_days=my_plan.rhythm_days or [],
-                                  rhythm_time=my_plan.rhythm_time,
-                                  rhythm_minutes=my_plan.rhythm_minutes, formdata=None)
-    return render_template("plans/rhythm.html", cohort=cohort, plan=my_plan, rhythm=rhythm,
-                           pause=pause or PauseForm(formdata=None), confirm=ConfirmForm(),
-                           paused=services.is_paused(my_plan)), status
+    plan = seat.plan
+    rhythm = rhythm or RhythmForm(days_per_week=plan.days_per_week,
+                                  rhythm_days=plan.rhythm_days or [],
+                                  rhythm_time=plan.rhythm_time,
+                                  rhythm_minutes=plan.rhythm_minutes, formdata=None)
+    return render_template("plans/rhythm.html", seat=seat, cohort=seat.cohort, plan=plan,
+                           rhythm=rhythm, pause=pause or PauseForm(formdata=None),
+                           confirm=ConfirmForm(), paused=services.is_paused(plan)), status
 
 
-@bp.route("/cohorts/<int:cohort_id>/plan/rhythm", methods=["GET", "POST"])
+@plan_route("/rhythm", methods=["GET", "POST"])
 @policy.signed_in
-def rhythm(cohort_id: int):
-    cohort, my_plan = _my_plan(cohort_id, write=request.method == "POST")
+def rhythm(cohort_id: int, membership_id: int | None):
     if request.method == "GET":
-        return _rhythm_page(cohort, my_plan)
+        return _rhythm_page(_seat(cohort_id, membership_id,
+                                  allowed=lambda s: s.own or s.can_pause))
+    seat = _writing(cohort_id, membership_id)
     form = RhythmForm()
-    if form.validate_on_submit():
-        try:
-            services.set_rhythm(my_plan, days_per_week=form.days_per_week.data,
-                                rhythm_days=list(form.rhythm_days.data or []),
-                                rhythm_time=form.rhythm_time.data or "",
-                                rhythm_minutes=form.rhythm_minutes.data)
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Your rhythm is saved.", "success")
-            return redirect(url_for("plans.plan", cohort_id=cohort.id))
-    return _rhythm_page(cohort, my_plan, rhythm=form, status=400)
+    if form.validate_on_submit() and attempt(form, lambda: services.set_rhythm(
+            seat.plan, days_per_week=form.days_per_week.data,
+            rhythm_days=list(form.rhythm_days.data or []),
+            rhythm_time=form.rhythm_time.data or "", rhythm_minutes=form.rhythm_minutes.data)):
+        flash("The rhythm is saved.", "success")
+        return redirect(seat.url("plans.plan"))
+    return _rhythm_page(seat, rhythm=form, status=400)
 
 
-@bp.post("/cohorts/<int:cohort_id>/plan/pause")
+@plan_route("/pause", methods=["POST"])
 @policy.signed_in
-def pause(cohort_id: int):
-    cohort, my_plan = _my_plan(cohort_id, write=True)
+def pause(cohort_id: int, membership_id: int | None):
+    seat = _seat(cohort_id, membership_id, allowed=lambda s: s.can_pause)
     form = PauseForm()
-    if form.validate_on_submit():
-        try:
-            services.pause_plan(my_plan, until=form.until.data, reason=form.reason.data or "")
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Your plan is paused. Your streak is kept; no reminders until you are back.",
-                  "success")
-            return redirect(url_for("plans.plan", cohort_id=cohort.id))
-    return _rhythm_page(cohort, my_plan, pause=form, status=400)
+    if form.validate_on_submit() and attempt(form, lambda: services.pause_plan(
+            seat.plan, actor=_me(), until=form.until.data, reason=form.reason.data or "")):
+        flash("The plan is paused. The streak is kept; no reminders until the pause ends.",
+              "success")
+        return redirect(seat.url("plans.plan"))
+    return _rhythm_page(seat, pause=form, status=400)
 
 
-@bp.post("/cohorts/<int:cohort_id>/plan/resume")
+@plan_route("/resume", methods=["POST"])
 @policy.signed_in
-def resume(cohort_id: int):
-    cohort, my_plan = _my_plan(cohort_id, write=True)
+def resume(cohort_id: int, membership_id: int | None):
+    seat = _seat(cohort_id, membership_id, allowed=lambda s: s.can_pause)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    services.resume_plan(my_plan)
+    services.resume_plan(seat.plan, actor=_me())
     db.session.commit()
-    flash("Welcome back: your plan is running again.", "success")
-    return redirect(url_for("plans.plan", cohort_id=cohort.id))
+    flash("Welcome back: the plan is running again.", "success")
+    return redirect(seat.url("plans.plan"))
 
 
 # --- printing -------------------------------------------------------------------------------------
 
 
-@bp.get("/cohorts/<int:cohort_id>/plan/print")
+@plan_route("/print", methods=["GET"])
 @policy.signed_in
-def print_mine(cohort_id: int):
-    cohort = _my_cohort(cohort_id)
-    sheets = queries.printable_plans(cohort, [current_user.id])
-    return render_template("plans/print.html", cohort=cohort, sheets=sheets, whole_cohort=False,
-                           describe_rhythm=describe_rhythm, now=now_utc())
+def print_mine(cohort_id: int, membership_id: int | None):
+    """One participant's plan on a page: their own, or printed by a facilitator (a patron
+    sees the plan on screen, without the "only me" goals)."""
+    seat = _seat(cohort_id, membership_id, allowed=lambda s: s.role is not Role.PATRON)
+    sheets = queries.printable_plans(seat.cohort, [seat.participant.id])
+    return render_template("plans/print.html", seat=seat, cohort=seat.cohort, sheets=sheets,
+                           whole_cohort=False, describe_rhythm=describe_rhythm, now=now_utc())
 
 
 @bp.get("/cohorts/<int:cohort_id>/plans/print")

@@ -102,7 +102,7 @@ def test_a_paused_week_keeps_the_streak(app, world, frozen):
         for day in (date(2026, 11, 2), date(2026, 11, 4), date(2026, 11, 16), date(2026, 11, 18)):
             frozen(datetime(day.year, day.month, day.day, 12, tzinfo=UTC))
             services.check_in(goal, actor=user, progress=None, minutes=15, note="")
-        services.pause_plan(plan, until=date(2026, 11, 15), reason="Ill",
+        services.pause_plan(plan, actor=user, until=date(2026, 11, 15), reason="Ill",
                             today=date(2026, 11, 9))
         assert services.streak(plan, today=date(2026, 11, 18)) == 2
         assert services.is_paused(plan, today=date(2026, 11, 10))
