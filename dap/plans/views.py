@@ -117,9 +117,6 @@ def plan(cohort_id: int, membership_id: int | None):
 def adopt(cohort_id: int, membership_id: int | None):
     picked = "pick-slug" in request.form
     form = PickForm(prefix="pick") if picked else AdoptForm()
-    library_goal = current_library().goals.get(form.slug.data or "")
-    if library_goal is None and not picked:
-        abort(404)
     chosen = "" if picked else form.cohort.data or ""
     if chosen and chosen != str(cohort_id) and membership_id is None:
         # several cohorts on the library page: a <select> cannot change the form's address
@@ -128,6 +125,9 @@ def adopt(cohort_id: int, membership_id: int | None):
             abort(404)
         return redirect(url_for("plans.adopt", cohort_id=int(chosen)), code=307)
     seat = _writing(cohort_id, membership_id)
+    library_goal = current_library().goals.get(form.slug.data or "")
+    if library_goal is None and not picked:
+        abort(404)
     if library_goal is None:
         form.validate_on_submit()
         form.slug.errors = ["Choose a goal from the list."]
