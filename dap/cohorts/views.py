@@ -14,6 +14,7 @@ from dap.content.render import render_markdown
 from dap.core.forms import ConfirmForm, apply_domain_error
 from dap.errors import DomainError
 from dap.extensions import db
+from dap.plans.queries import looked_after
 
 bp = Blueprint("cohorts", __name__)
 
@@ -321,6 +322,8 @@ def _home_page(cohort: Cohort, status: int = 200):
         members=services.visible_members(cohort),
         description=render_markdown(cohort.description),
         can_manage=policy.can_manage_cohort(current_user, cohort), confirm=ConfirmForm(),
+        patron_of=looked_after(current_user, cohort.id)
+        if mine is not None and mine.role is CohortRole.PATRON else [],
     ), status
 
 

@@ -9,8 +9,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from dap import policy
-from dap.cohorts.models import Cohort, Membership, MembershipStatus, PatronLink
+from dap.cohorts.models import Cohort, Membership, MembershipStatus
 from dap.extensions import db, limiter
+from dap.plans.queries import looked_after
 
 bp = Blueprint("core", __name__)
 
@@ -43,9 +44,5 @@ def index():
         )
         .order_by(Membership.joined_at)
     ).all()
-    patron_of = db.session.scalars(
-        select(PatronLink)
-        .where(PatronLink.patron_id == current_user.id, PatronLink.ended_at.is_(None))
-        .options(selectinload(PatronLink.participant))
-    ).all()
-    return render_template("core/dashboard.html", memberships=memberships, patron_of=patron_of)
+    return render_template("core/dashboard.html", memberships=memberships,
+                           patron_of=looked_after(current_user))

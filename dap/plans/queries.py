@@ -126,3 +126,51 @@ def printable_plans(cohort: Cohort, participant_ids: list[int] | None = None) ->
                    if g.status is not GoalStatus.DROPPED]}
         for m in memberships
     ]
+
+
+@dataclass(frozen=True)
+class LookedAfter:
+    """A participant someone is patron to, as the patron's pages list them."""
+
+    name: str
+    cohort: Cohort
+    membership_id: int
+    paused_until: date | None
+
+    @property
+    def paused(self) -> bool:
+        from dap.clock import local_date, now_utc
+
+        return (self.paused_until is not None
+                and self.paused_until >= local_date(now_utc(), self.cohort.timezone))
+
+
+def looked_after(patron: User, cohort_id: int | None = None) -> list[LookedAfter]:
+    """The participants ``patron`` is patron to (active links, active memberships), with
+    whether their plan is paused: one query, plus one for the cohorts."""
+    from dap.cohorts.models import PatronLink
+
+    stmt = (
+        select(User.name, Membership.cohort_id, Membership.id, Plan.paused_from,
+               Plan.paused_until)
+        .select_from(PatronLink)
+        .join(User, User.id == PatronLink.participant_id)
+        .join(Membership, (Membership.user_id == PatronLink.participant_id)
+              & (Membership.cohort_id == PatronLink.cohort_id))
+        .outerjoin(Plan, (Plan.participant_id == PatronLink.participant_id)
+                   & (Plan.cohort_id == PatronLink.cohort_id))
+        .where(PatronLink.patron_id == patron.id, PatronLink.ended_at.is_(None),
+               Membership.role == CohortRole.PARTICIPANT,
+               Membership.status == MembershipStatus.ACTIVE)
+        .order_by(func.lower(User.name), Membership.id)
+    )
+    if cohort_id is not None:
+        stmt = stmt.where(PatronLink.cohort_id == cohort_id)
+    rows = db.session.execute(stmt).all()
+    cohorts = {c.id: c for c in db.session.scalars(
+        select(Cohort).where(Cohort.id.in_({row[1] for row in rows})))} if rows else {}
+    return [
+        LookedAfter(name=name, cohort=cohorts[cid], membership_id=mid,
+                    paused_until=until if paused_from is not None else None)
+        for name, cid, mid, paused_from, until in rows
+    ]
