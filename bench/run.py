@@ -230,10 +230,15 @@ def run(seconds: float) -> dict:
         with app.app_context():
             cohort_id = demo_cohort().id
             goal_id = seed_plan(goals=5, check_ins=10)
+            membership_id = db.session.scalar(
+                select(Membership.id).join(User, User.id == Membership.user_id)
+                .where(Membership.cohort_id == cohort_id,
+                       User.email == "participant@example.org"))
             db.session.remove()
         roster_path = f"/cohorts/{cohort_id}/people"
         plan_path = f"/cohorts/{cohort_id}/plan"
         goal_path = f"{plan_path}/goals/{goal_id}"
+        their_plan_path = f"/cohorts/{cohort_id}/people/{membership_id}/plan"
         clients = {
             "anonymous": app.test_client(),
             "participant": signed_in(app, "participant@example.org"),
@@ -251,6 +256,8 @@ def run(seconds: float) -> dict:
             ("roster, team filter", "facilitator", roster_path + "?team=1&sort=team"),
             ("my plan (participant)", "participant", plan_path),
             ("a goal's page", "participant", goal_path),
+            ("their plan (patron)", "patron", their_plan_path),
+            ("their plan (facilitator)", "facilitator", their_plan_path),
         ]
         check_in_form = {
             "csrf_token": csrf_token(clients["participant"].get(goal_path).get_data(as_text=True)),
@@ -285,17 +292,22 @@ def run(seconds: float) -> dict:
             db.session.remove()
         after = {name: queries_per_request(clients[who], path, counter)
                  for name, who, path in scaling_cases}
-        plan_cases = [("my plan (participant)", plan_path), ("a goal's page", goal_path)]
+        def plan_cases(first_goal: int) -> list[tuple[str, str, str]]:
+            return [("my plan (participant)", "participant", plan_path),
+                    ("a goal's page", "participant", f"{plan_path}/goals/{first_goal}"),
+                    ("their plan (patron)", "patron", their_plan_path),
+                    ("a goal's page (patron)", "patron", f"{their_plan_path}/goals/{first_goal}")]
+
         with app.app_context():
-            seed_plan(goals=5, check_ins=10, fresh=True)
+            first_goal = seed_plan(goals=5, check_ins=10, fresh=True)
             db.session.remove()
-        plan_before = {name: queries_per_request(clients["participant"], path, counter)
-                       for name, path in plan_cases}
+        plan_before = {name: queries_per_request(clients[who], path, counter)
+                       for name, who, path in plan_cases(first_goal)}
         with app.app_context():
-            seed_plan(goals=50, check_ins=1000)
+            first_goal = seed_plan(goals=50, check_ins=1000)
             db.session.remove()
-        plan_after = {name: queries_per_request(clients["participant"], path, counter)
-                      for name, path in plan_cases}
+        plan_after = {name: queries_per_request(clients[who], path, counter)
+                      for name, who, path in plan_cases(first_goal)}
         with app.app_context():
             db.engine.dispose()
 
@@ -323,7 +335,7 @@ def run(seconds: float) -> dict:
             "queries_per_request": [
                 {"name": name, "before": plan_before[name], "after": plan_after[name],
                  "grows": plan_after[name] > plan_before[name]}
-                for name, _ in plan_cases
+                for name, _, _ in plan_cases(first_goal)
             ],
         },
     }
