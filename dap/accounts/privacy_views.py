@@ -14,9 +14,8 @@ from dap.accounts import privacy
 from dap.accounts.forms import DeleteAccountForm
 from dap.accounts.views import hash_params, safe_next
 from dap.clock import local_date, now_utc
-from dap.core.forms import apply_domain_error
-from dap.errors import DomainError
-from dap.extensions import db, limiter
+from dap.core.forms import attempt
+from dap.extensions import limiter
 
 bp = Blueprint("privacy", __name__)
 
@@ -47,18 +46,11 @@ def export():
 def delete_account():
     user = current_user._get_current_object()
     form = DeleteAccountForm()
-    if form.validate_on_submit():
-        try:
-            privacy.delete_account(user, actor=user, password=form.password.data or "",
-                                   params=hash_params())
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            logout_user()
-            session.clear()
-            return redirect(url_for("privacy.deleted"))
+    if form.validate_on_submit() and attempt(form, lambda: privacy.delete_account(
+            user, actor=user, password=form.password.data or "", params=hash_params())):
+        logout_user()
+        session.clear()
+        return redirect(url_for("privacy.deleted"))
     status = 400 if request.method == "POST" else 200
     return render_template("privacy/delete_account.html", form=form,
                            summary=privacy.deletion_summary(user)), status
@@ -83,22 +75,15 @@ def delete_user(user_id: int):
     next_url = safe_next(request.args.get("next"))
     form = DeleteAccountForm()
     form.password.description = f"Your own password, to confirm that you are deleting {user.name}'s account."
-    if form.validate_on_submit():
-        name = user.name
-        try:
-            privacy.delete_account(user, actor=actor, password=form.password.data or "",
-                                   params=hash_params())
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{name}'s account has been deleted.", "success")
-            if next_url:
-                return redirect(next_url, 303)
-            if policy.is_admin(actor):
-                return redirect(url_for("accounts.admin_user", user_id=user.id), 303)
-            return redirect(url_for("core.index"), 303)
+    name = user.name
+    if form.validate_on_submit() and attempt(form, lambda: privacy.delete_account(
+            user, actor=actor, password=form.password.data or "", params=hash_params())):
+        flash(f"{name}'s account has been deleted.", "success")
+        if next_url:
+            return redirect(next_url, 303)
+        if policy.is_admin(actor):
+            return redirect(url_for("accounts.admin_user", user_id=user.id), 303)
+        return redirect(url_for("core.index"), 303)
     status = 400 if request.method == "POST" else 200
     return render_template("privacy/delete_user.html", form=form, user=user, next_url=next_url,
                            summary=privacy.deletion_summary(user)), status

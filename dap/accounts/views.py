@@ -29,7 +29,7 @@ from dap.accounts.forms import (
     UserRolesForm,
 )
 from dap.accounts.models import User
-from dap.core.forms import ConfirmForm, apply_domain_error
+from dap.core.forms import ConfirmForm, apply_domain_error, attempt
 from dap.errors import DomainError
 from dap.extensions import db, limiter
 from dap.nudges.services import queue_email
@@ -176,22 +176,14 @@ def reset_password(token: str):
         return render_template("accounts/reset_invalid.html", message=error.message,
                                form=ResetRequestForm()), 410 if error.code in {"expired", "used"} else 400
     form = ResetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            user = services.reset_password(
-                token, new_password=form.password.data or "", secret_key=config["SECRET_KEY"],
-                max_age=config["PASSWORD_RESET_MAX_AGE"], params=hash_params(),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            if current_user.is_authenticated:
-                logout_user()
-            session.clear()
-            flash("Your password has been changed. Sign in with the new one.", "success")
-            return redirect(url_for("accounts.login"))
+    if form.validate_on_submit() and attempt(form, lambda: services.reset_password(
+            token, new_password=form.password.data or "", secret_key=config["SECRET_KEY"],
+            max_age=config["PASSWORD_RESET_MAX_AGE"], params=hash_params())):
+        if current_user.is_authenticated:
+            logout_user()
+        session.clear()
+        flash("Your password has been changed. Sign in with the new one.", "success")
+        return redirect(url_for("accounts.login"))
     status = 400 if request.method == "POST" else 200
     return render_template("accounts/reset_password.html", form=form, user=user), status
 
@@ -204,17 +196,11 @@ def reset_password(token: str):
 def account():
     profile = ProfileForm(prefix="profile", obj=current_user if request.method == "GET" else None)
     profile.timezone.choices = services.timezone_names()
-    if request.method == "POST" and profile.validate_on_submit():
-        try:
-            services.update_profile(current_user, name=profile.name.data or "",
-                                    timezone=profile.timezone.data or "")
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(profile, error)
-        else:
-            db.session.commit()
-            flash("Your profile has been saved.", "success")
-            return redirect(url_for("accounts.account"))
+    if request.method == "POST" and profile.validate_on_submit() and attempt(
+            profile, lambda: services.update_profile(current_user, name=profile.name.data or "",
+                                                     timezone=profile.timezone.data or "")):
+        flash("Your profile has been saved.", "success")
+        return redirect(url_for("accounts.account"))
     status = 400 if request.method == "POST" else 200
     return render_template(
         "accounts/account.html", profile=profile, password=ChangePasswordForm(prefix="pw"),
@@ -226,19 +212,12 @@ def account():
 @policy.signed_in
 def change_password():
     form = ChangePasswordForm(prefix="pw")
-    if form.validate_on_submit():
-        try:
-            services.change_password(current_user, current=form.current_password.data or "",
-                                     new=form.new_password.data or "", params=hash_params())
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            sign_in_browser(current_user._get_current_object(), remember=False)
-            flash("Your password has been changed. Other devices have been signed out.",
-                  "success")
-            return redirect(url_for("accounts.account"))
+    if form.validate_on_submit() and attempt(form, lambda: services.change_password(
+            current_user, current=form.current_password.data or "",
+            new=form.new_password.data or "", params=hash_params())):
+        sign_in_browser(current_user._get_current_object(), remember=False)
+        flash("Your password has been changed. Other devices have been signed out.", "success")
+        return redirect(url_for("accounts.account"))
     profile = ProfileForm(prefix="profile", obj=current_user)
     profile.timezone.choices = services.timezone_names()
     return render_template("accounts/account.html", profile=profile, password=form,
@@ -278,31 +257,32 @@ def admin_users():
 @policy.admin
 def admin_user_new():
     form = UserCreateForm()
-    if form.validate_on_submit():
-        try:
-            user = services.create_user(
-                email=form.email.data or "", name=form.name.data or "", password=None,
-                params=hash_params(), timezone=current_app.config["DEFAULT_TIMEZONE"],
-                is_admin=bool(form.is_admin.data), is_facilitator=bool(form.is_facilitator.data),
+    created: list[User] = []
+
+    def create() -> None:
+        """The account and, if asked for, its set-a-password email: one transaction."""
+        user = services.create_user(
+            email=form.email.data or "", name=form.name.data or "", password=None,
+            params=hash_params(), timezone=current_app.config["DEFAULT_TIMEZONE"],
+            is_admin=bool(form.is_admin.data), is_facilitator=bool(form.is_facilitator.data),
+        )
+        created.append(user)
+        if form.send_reset.data:
+            token = services.make_reset_token(user, current_app.config["SECRET_KEY"])
+            link = current_app.config["BASE_URL"] + url_for("accounts.reset_password",
+                                                            token=token)
+            queue_email(
+                to=user.email, subject="Your DAP account is ready",
+                template="account_created",
+                context={"user": user, "link": link, "admin": current_user,
+                         "minutes": current_app.config["PASSWORD_RESET_MAX_AGE"] // 60},
+                dedup_key=f"account-created:{user.id}", kind="account_created",
             )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            if form.send_reset.data:
-                token = services.make_reset_token(user, current_app.config["SECRET_KEY"])
-                link = current_app.config["BASE_URL"] + url_for("accounts.reset_password",
-                                                                token=token)
-                queue_email(
-                    to=user.email, subject="Your DAP account is ready",
-                    template="account_created",
-                    context={"user": user, "link": link, "admin": current_user,
-                             "minutes": current_app.config["PASSWORD_RESET_MAX_AGE"] // 60},
-                    dedup_key=f"account-created:{user.id}", kind="account_created",
-                )
-            db.session.commit()
-            flash(f"Account created for {user.name}.", "success")
-            return redirect(url_for("accounts.admin_user", user_id=user.id))
+
+    if form.validate_on_submit() and attempt(form, create):
+        user = created[0]
+        flash(f"Account created for {user.name}.", "success")
+        return redirect(url_for("accounts.admin_user", user_id=user.id))
     status = 400 if request.method == "POST" else 200
     return render_template("accounts/admin_user_new.html", form=form), status
 
@@ -312,18 +292,11 @@ def admin_user_new():
 def admin_user(user_id: int):
     user = policy.load_user_for_admin(current_user, user_id)
     form = UserRolesForm(obj=user if request.method == "GET" else None)
-    if form.validate_on_submit():
-        try:
-            services.set_site_roles(user, is_admin=bool(form.is_admin.data),
-                                    is_facilitator=bool(form.is_facilitator.data),
-                                    actor=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Roles saved.", "success")
-            return redirect(url_for("accounts.admin_user", user_id=user.id))
+    if form.validate_on_submit() and attempt(form, lambda: services.set_site_roles(
+            user, is_admin=bool(form.is_admin.data),
+            is_facilitator=bool(form.is_facilitator.data), actor=current_user)):
+        flash("Roles saved.", "success")
+        return redirect(url_for("accounts.admin_user", user_id=user.id))
     status = 400 if request.method == "POST" else 200
     return render_template("accounts/admin_user.html", user=user, form=form,
                            confirm=ConfirmForm()), status
@@ -337,13 +310,8 @@ def admin_user_set_active(user_id: int):
     if not form.validate_on_submit():
         abort(400)
     active = request.form.get("active") == "1"
-    try:
-        services.set_active(user, active=active, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    if not attempt(None, lambda: services.set_active(user, active=active, actor=current_user)):
         return redirect(url_for("accounts.admin_user", user_id=user.id)), 303
-    db.session.commit()
     flash(f"{user.name} {'can sign in again' if active else 'has been deactivated and signed out'}.",
           "success")
     return redirect(url_for("accounts.admin_user", user_id=user.id)), 303

@@ -22,7 +22,7 @@ from dap.accounts.services import HashParams
 from dap.accounts.views import sign_in_browser
 from dap.clock import now_utc
 from dap.cohorts import csv_import, people, roster
-from dap.cohorts.models import Cohort, CohortRole, MembershipStatus, Team
+from dap.cohorts.models import Cohort, CohortRole, Invitation, Membership, MembershipStatus, Team
 from dap.cohorts.people_forms import (
     ImportForm,
     InviteForm,
@@ -34,7 +34,7 @@ from dap.cohorts.people_forms import (
     TakeoverForm,
 )
 from dap.core.csv import write_csv
-from dap.core.forms import ConfirmForm, apply_domain_error
+from dap.core.forms import ConfirmForm, apply_domain_error, attempt
 from dap.errors import DomainError
 from dap.extensions import db, limiter
 
@@ -129,21 +129,13 @@ def invite(cohort_id: int):
     cohort = policy.load_cohort(current_user, cohort_id, edit=True)
     form = InviteForm()
     form.team.choices = _team_choices(cohort)
-    if form.validate_on_submit():
-        try:
-            role = CohortRole(form.role.data)
-            invitation = people.invite_member(
-                cohort=cohort, actor=current_user, email=form.email.data or "",
-                name=form.name.data or "", role=role, team=_team(cohort, form.team.data),
-                links=_links(),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"Invitation sent to {invitation.email}.", "success")
-            return redirect(url_for("people.invite", cohort_id=cohort.id))
+    sent: list[Invitation] = []
+    if form.validate_on_submit() and attempt(form, lambda: sent.append(people.invite_member(
+            cohort=cohort, actor=current_user, email=form.email.data or "",
+            name=form.name.data or "", role=CohortRole(form.role.data),
+            team=_team(cohort, form.team.data), links=_links()))):
+        flash(f"Invitation sent to {sent[0].email}.", "success")
+        return redirect(url_for("people.invite", cohort_id=cohort.id))
     status = 400 if request.method == "POST" else 200
     return render_template("people/invite.html", cohort=cohort, form=form), status
 
@@ -174,17 +166,12 @@ def import_people(cohort_id: int):
         form.csv_text.data = text
         preview = csv_import.check(csv_import.parse(text), cohort)
         if request.form.get("action") == "import" and preview.ok:
-            try:
-                count = csv_import.import_rows(preview, cohort=cohort, actor=current_user,
-                                               links=_links())
-            except DomainError as error:
-                db.session.rollback()
-                flash(error.message, "error")
-                status = 409
-            else:
-                db.session.commit()
-                flash(f"Invited {count} people. Their invitations are on the way.", "success")
+            counts: list[int] = []
+            if attempt(None, lambda: counts.append(csv_import.import_rows(
+                    preview, cohort=cohort, actor=current_user, links=_links()))):
+                flash(f"Invited {counts[0]} people. Their invitations are on the way.", "success")
                 return redirect(_roster_url(cohort))
+            status = 409
         elif not preview.ok:
             status = 400
     return render_template("people/import.html", cohort=cohort, form=form,
@@ -230,17 +217,11 @@ def _member_action(cohort_id: int, membership_id: int, *, form_cls, prefix: str,
     form = form_cls(prefix=prefix)
     if hasattr(form, "team"):
         form.team.choices = _team_choices(cohort)
-    if form.validate_on_submit():
-        try:
-            message = act(cohort, membership, form)
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(message, "success")
-            return redirect(url_for("people.member", cohort_id=cohort.id,
-                                    membership_id=membership.id))
+    messages: list[str] = []
+    if form.validate_on_submit() and attempt(
+            form, lambda: messages.append(act(cohort, membership, form))):
+        flash(messages[0], "success")
+        return redirect(url_for("people.member", cohort_id=cohort.id, membership_id=membership.id))
     return _member_page(cohort, membership, status=400, **{page_arg: form})
 
 
@@ -292,14 +273,9 @@ def remove_member(cohort_id: int, membership_id: int):
     membership = policy.load_membership(cohort, membership_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        people.remove_member(membership, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    if not attempt(None, lambda: people.remove_member(membership, actor=current_user)):
         return redirect(url_for("people.member", cohort_id=cohort.id,
                                 membership_id=membership.id)), 303
-    db.session.commit()
     flash(f"{membership.user.name} has been removed from the cohort. Their records stay.",
           "success")
     return redirect(_roster_url(cohort)), 303
@@ -311,20 +287,14 @@ def new_managed(cohort_id: int):
     cohort = policy.load_cohort(current_user, cohort_id, edit=True)
     form = ManagedForm()
     form.team.choices = _team_choices(cohort)
-    if form.validate_on_submit():
-        try:
-            membership = people.create_managed_participant(
-                cohort=cohort, actor=current_user, name=form.name.data or "",
-                team=_team(cohort, form.team.data))
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{membership.user.name} has been added. You keep their plan for them.",
-                  "success")
-            return redirect(url_for("people.member", cohort_id=cohort.id,
-                                    membership_id=membership.id))
+    added: list[Membership] = []
+    if form.validate_on_submit() and attempt(form, lambda: added.append(
+            people.create_managed_participant(cohort=cohort, actor=current_user,
+                                              name=form.name.data or "",
+                                              team=_team(cohort, form.team.data)))):
+        membership = added[0]
+        flash(f"{membership.user.name} has been added. You keep their plan for them.", "success")
+        return redirect(url_for("people.member", cohort_id=cohort.id, membership_id=membership.id))
     status = 400 if request.method == "POST" else 200
     return render_template("people/managed_new.html", cohort=cohort, form=form), status
 
@@ -340,13 +310,8 @@ def resend_invitation(cohort_id: int, invitation_id: int):
     invitation = policy.load_invitation(current_user, cohort, invitation_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        people.resend_invitation(invitation, actor=current_user, links=_links())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
+    if attempt(None, lambda: people.resend_invitation(invitation, actor=current_user,
+                                                      links=_links())):
         flash(f"A new invitation has been sent to {invitation.email}.", "success")
     return redirect(request.form.get("back") if _local(request.form.get("back"))
                     else _roster_url(cohort)), 303
@@ -359,13 +324,7 @@ def revoke_invitation(cohort_id: int, invitation_id: int):
     invitation = policy.load_invitation(current_user, cohort, invitation_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        people.revoke_invitation(invitation, actor=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
+    if attempt(None, lambda: people.revoke_invitation(invitation, actor=current_user)):
         flash(f"The invitation to {invitation.email} has been withdrawn.", "success")
     back = request.form.get("back")
     return redirect(back if _local(back) else _roster_url(cohort)), 303
@@ -399,18 +358,12 @@ def my_patrons(cohort_id: int):
     cohort = policy.load_cohort(current_user, cohort_id)
     policy.require_participant(current_user, cohort)
     form = OwnPatronForm()
-    if form.validate_on_submit():
-        try:
-            invitation = people.invite_own_patron(
-                cohort=cohort, participant=current_user, email=form.email.data or "",
-                name=form.name.data or "", links=_links())
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"Invitation sent to {invitation.email}.", "success")
-            return redirect(url_for("people.my_patrons", cohort_id=cohort.id))
+    sent: list[Invitation] = []
+    if form.validate_on_submit() and attempt(form, lambda: sent.append(people.invite_own_patron(
+            cohort=cohort, participant=current_user, email=form.email.data or "",
+            name=form.name.data or "", links=_links()))):
+        flash(f"Invitation sent to {sent[0].email}.", "success")
+        return redirect(url_for("people.my_patrons", cohort_id=cohort.id))
     status = 400 if request.method == "POST" else 200
     return render_template(
         "people/my_patrons.html", cohort=cohort, form=form,

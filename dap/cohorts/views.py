@@ -9,10 +9,9 @@ from dap import policy
 from dap.accounts.services import timezone_names
 from dap.cohorts import services
 from dap.cohorts.forms import AddFacilitatorForm, CohortForm, OrganisationForm, TeamForm
-from dap.cohorts.models import Cohort, CohortRole, MembershipStatus, Organisation
+from dap.cohorts.models import Cohort, CohortRole, Membership, MembershipStatus, Organisation, Team
 from dap.content.render import render_markdown
-from dap.core.forms import ConfirmForm, apply_domain_error
-from dap.errors import DomainError
+from dap.core.forms import ConfirmForm, attempt
 from dap.extensions import db
 from dap.plans.queries import looked_after
 
@@ -51,16 +50,12 @@ def _me():
 @policy.facilitator
 def organisations():
     form = OrganisationForm()
-    if form.validate_on_submit():
-        try:
-            organisation = services.create_organisation(name=form.name.data or "", actor=_me())
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{organisation.name} has been added. Now add its teams.", "success")
-            return redirect(url_for("cohorts.organisation", organisation_id=organisation.id), 303)
+    created: list[Organisation] = []
+    if form.validate_on_submit() and attempt(form, lambda: created.append(
+            services.create_organisation(name=form.name.data or "", actor=_me()))):
+        organisation = created[0]
+        flash(f"{organisation.name} has been added. Now add its teams.", "success")
+        return redirect(url_for("cohorts.organisation", organisation_id=organisation.id), 303)
     archived = _archived_filter()
     status = 400 if request.method == "POST" else 200
     return render_template("cohorts/organisations.html", form=form, archived=archived,
@@ -72,16 +67,10 @@ def organisations():
 def organisation(organisation_id: int):
     organisation = policy.load_organisation(organisation_id)
     form = OrganisationForm(prefix="org", obj=organisation if request.method == "GET" else None)
-    if form.validate_on_submit():
-        try:
-            services.rename_organisation(organisation, name=form.name.data or "", actor=_me())
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("The organisation has been renamed.", "success")
-            return redirect(url_for("cohorts.organisation", organisation_id=organisation.id), 303)
+    if form.validate_on_submit() and attempt(form, lambda: services.rename_organisation(
+            organisation, name=form.name.data or "", actor=_me())):
+        flash("The organisation has been renamed.", "success")
+        return redirect(url_for("cohorts.organisation", organisation_id=organisation.id), 303)
     status = 400 if request.method == "POST" else 200
     return _organisation_page(organisation, rename=form, team=TeamForm(prefix="team"), status=status)
 
@@ -109,16 +98,11 @@ def organisation_archive(organisation_id: int):
 def team_new(organisation_id: int):
     organisation = policy.load_organisation(organisation_id)
     form = TeamForm(prefix="team")
-    if form.validate_on_submit():
-        try:
-            team = services.create_team(organisation, name=form.name.data or "", actor=_me())
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"Team {team.name} has been added.", "success")
-            return redirect(url_for("cohorts.organisation", organisation_id=organisation.id), 303)
+    created: list[Team] = []
+    if form.validate_on_submit() and attempt(form, lambda: created.append(
+            services.create_team(organisation, name=form.name.data or "", actor=_me()))):
+        flash(f"Team {created[0].name} has been added.", "success")
+        return redirect(url_for("cohorts.organisation", organisation_id=organisation.id), 303)
     return _organisation_page(organisation, rename=OrganisationForm(prefix="org", obj=organisation),
                               team=form, status=400)
 
@@ -131,16 +115,10 @@ def team(organisation_id: int, team_id: int):
     if team is None:
         abort(404)
     form = TeamForm(obj=team if request.method == "GET" else None)
-    if form.validate_on_submit():
-        try:
-            services.rename_team(team, name=form.name.data or "", actor=_me())
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("The team has been renamed.", "success")
-            return redirect(url_for("cohorts.organisation", organisation_id=organisation.id), 303)
+    if form.validate_on_submit() and attempt(form, lambda: services.rename_team(
+            team, name=form.name.data or "", actor=_me())):
+        flash("The team has been renamed.", "success")
+        return redirect(url_for("cohorts.organisation", organisation_id=organisation.id), 303)
     status = 400 if request.method == "POST" else 200
     return render_template("cohorts/team.html", organisation=organisation, team=team, form=form,
                            confirm=ConfirmForm()), status
@@ -199,16 +177,12 @@ def _cohort_form(cohort: Cohort | None = None) -> CohortForm:
 @policy.facilitator
 def new():
     form = _cohort_form()
-    if form.validate_on_submit():
-        try:
-            cohort = services.create_cohort(form.settings(), actor=_me())
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{cohort.name} has been created. You are its facilitator.", "success")
-            return redirect(url_for("cohorts.overview", cohort_id=cohort.id), 303)
+    created: list[Cohort] = []
+    if form.validate_on_submit() and attempt(form, lambda: created.append(
+            services.create_cohort(form.settings(), actor=_me()))):
+        cohort = created[0]
+        flash(f"{cohort.name} has been created. You are its facilitator.", "success")
+        return redirect(url_for("cohorts.overview", cohort_id=cohort.id), 303)
     status = 400 if request.method == "POST" else 200
     return render_template("cohorts/form.html", form=form, cohort=None), status
 
@@ -231,16 +205,11 @@ def overview(cohort_id: int):
 def edit(cohort_id: int):
     cohort = policy.load_cohort(current_user, cohort_id, edit=True)
     form = _cohort_form(cohort)
-    if form.validate_on_submit():
-        try:
-            changed = services.update_cohort(cohort, form.settings(), actor=_me())
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Your changes have been saved." if changed else "Nothing had changed.", "success")
-            return redirect(url_for("cohorts.overview", cohort_id=cohort.id), 303)
+    changed: list[bool] = []
+    if form.validate_on_submit() and attempt(form, lambda: changed.append(
+            services.update_cohort(cohort, form.settings(), actor=_me()))):
+        flash("Your changes have been saved." if changed[0] else "Nothing had changed.", "success")
+        return redirect(url_for("cohorts.overview", cohort_id=cohort.id), 303)
     status = 400 if request.method == "POST" else 200
     return render_template("cohorts/form.html", form=form, cohort=cohort), status
 
@@ -263,17 +232,11 @@ def archive(cohort_id: int):
 def facilitators(cohort_id: int):
     cohort = policy.load_cohort(current_user, cohort_id, edit=True)
     form = AddFacilitatorForm()
-    if form.validate_on_submit():
-        try:
-            membership = services.add_facilitator(cohort, email=form.email.data or "",
-                                                  actor=_me())
-        except DomainError as error:
-            db.session.rollback()
-            apply_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{membership.user.name} is now a facilitator of {cohort.name}.", "success")
-            return redirect(url_for("cohorts.facilitators", cohort_id=cohort.id), 303)
+    added: list[Membership] = []
+    if form.validate_on_submit() and attempt(form, lambda: added.append(
+            services.add_facilitator(cohort, email=form.email.data or "", actor=_me()))):
+        flash(f"{added[0].user.name} is now a facilitator of {cohort.name}.", "success")
+        return redirect(url_for("cohorts.facilitators", cohort_id=cohort.id), 303)
     status = 400 if request.method == "POST" else 200
     return _facilitators_page(cohort, form, status)
 
@@ -289,15 +252,13 @@ def _facilitators_page(cohort: Cohort, form: AddFacilitatorForm, status: int):
 def facilitator_remove(cohort_id: int, user_id: int):
     cohort = policy.load_cohort(current_user, cohort_id, edit=True)
     _confirmed()
-    try:
-        membership = services.remove_facilitator(cohort, user_id=user_id, actor=_me())
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
+    removed: list[Membership | None] = []
+    if not attempt(None, lambda: removed.append(
+            services.remove_facilitator(cohort, user_id=user_id, actor=_me()))):
         return _facilitators_page(cohort, AddFacilitatorForm(formdata=None), 400)
-    if membership is None:
+    membership = removed[0]
+    if membership is None:  # not a facilitator here: nothing was changed
         abort(404)
-    db.session.commit()
     flash(f"{membership.user.name} is no longer a facilitator of {cohort.name}.", "success")
     if membership.user_id == current_user.id and not policy.is_admin(current_user):
         return redirect(url_for("cohorts.index"), 303)
@@ -336,13 +297,8 @@ def visibility(cohort_id: int):
         abort(404)  # an admin looking in: there is no membership to show or hide
     _confirmed()
     visible = request.form.get("visible") == "1"
-    try:
-        services.set_visibility(membership, visible=visible)
-    except DomainError as error:  # the cohort is archived: read-only
-        db.session.rollback()
-        flash(error.message, "error")
-        return _home_page(cohort, 403)
-    db.session.commit()
+    if not attempt(None, lambda: services.set_visibility(membership, visible=visible)):
+        return _home_page(cohort, 403)  # the cohort is archived: read-only
     flash("Other members can now see you on this page." if visible
           else "You are hidden from other members now.", "success")
     return redirect(url_for("cohorts.home", cohort_id=cohort.id), 303)

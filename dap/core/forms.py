@@ -13,8 +13,9 @@ class ConfirmForm(FlaskForm):
     """A form with nothing but its CSRF token: sign out, archive, remove, revoke…"""
 
 
-def apply_domain_error(form: FlaskForm, error: DomainError) -> None:
-    """Show a service's error on the field it names, or as a flashed form-level message."""
+def apply_domain_error(form: FlaskForm | None, error: DomainError) -> None:
+    """Show a service's error on the field it names, or as a flashed form-level message (always
+    flashed when there is no form: an action button)."""
     field = getattr(form, error.field, None) if error.field else None
     if field is not None:
         field.errors = [*field.errors, error.message]  # type: ignore[assignment]
@@ -22,10 +23,10 @@ def apply_domain_error(form: FlaskForm, error: DomainError) -> None:
         flash(error.message, "error")
 
 
-def attempt(form: FlaskForm, action) -> bool:
+def attempt(form: FlaskForm | None, action) -> bool:
     """Run a service call for a validated form in the request's transaction: commit and
-    return True, or roll back, show the service's ``DomainError`` on the form and return
-    False."""
+    return True, or roll back, show the service's ``DomainError`` on the form (flash it when
+    ``form`` is None) and return False."""
     try:
         action()
     except DomainError as error:
