@@ -160,6 +160,32 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "plans.move (people)": ("POST", PLAN + "/goals/999999/move", plan_writers(404)),
     "plans.edit_check_in (people)": ("GET", PLAN + "/check-ins/999999/edit",
                                      plan_writers(404)),
+    # Plan review (rules in tests/plans/test_review.py). Empty forms: asking fails on a plan
+    # without goals (400), withdrawing and finishing with no review open (400), an empty
+    # comment (400), no goal chosen to suggest (400); unknown goal and suggestion ids: 404.
+    # Participants do not mark their own plan reviewed, nor suggest goals to themselves (403).
+    "plans.request_review": ("POST", "/cohorts/{cohort}/plan/review", participant_only(400)),
+    "plans.withdraw_review": ("POST", "/cohorts/{cohort}/plan/review/withdraw",
+                              participant_only(400)),
+    "plans.complete_review": ("POST", "/cohorts/{cohort}/plan/review/done",
+                              participant_only(403)),
+    "plans.comment": ("POST", "/cohorts/{cohort}/plan/comments", participant_only(400)),
+    "plans.goal_comment": ("POST", "/cohorts/{cohort}/plan/goals/999999/comments",
+                           participant_only(404)),
+    "plans.suggest_goal": ("POST", "/cohorts/{cohort}/plan/suggestions", participant_only(403)),
+    "plans.dismiss_suggestion": ("POST", "/cohorts/{cohort}/plan/suggestions/999999/dismiss",
+                                 participant_only(404)),
+    "plans.request_review (people)": ("POST", PLAN + "/review", plan_writers(400)),
+    "plans.withdraw_review (people)": ("POST", PLAN + "/review/withdraw", plan_writers(400)),
+    "plans.complete_review (people)": ("POST", PLAN + "/review/done",
+                                       {**plan_readers(400), "participant": 403}),
+    "plans.comment (people)": ("POST", PLAN + "/comments", plan_readers(400)),
+    "plans.goal_comment (people)": ("POST", PLAN + "/goals/999999/comments", plan_readers(404)),
+    "plans.suggest_goal (people)": ("POST", PLAN + "/suggestions",
+                                    {**plan_readers(400), "participant": 403}),
+    "plans.dismiss_suggestion (people)": ("POST", PLAN + "/suggestions/999999/dismiss",
+                                          plan_writers(404)),
+    "plans.reviews": ("GET", "/reviews", SIGNED_IN),
     # Privacy and the audit log.
     "privacy.export": ("GET", "/account/export", SIGNED_IN),
     "privacy.delete_account": ("POST", "/account/delete", {**everyone(400), "anonymous": 302}),

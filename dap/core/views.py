@@ -12,6 +12,7 @@ from dap import policy
 from dap.cohorts.models import Cohort, Membership, MembershipStatus
 from dap.extensions import db, limiter
 from dap.plans.queries import looked_after
+from dap.plans.review import review_inbox
 
 bp = Blueprint("core", __name__)
 
@@ -45,4 +46,5 @@ def index():
         .order_by(Membership.joined_at)
     ).all()
     return render_template("core/dashboard.html", memberships=memberships,
-                           patron_of=looked_after(current_user))
+                           patron_of=looked_after(current_user),
+                           to_review=review_inbox(current_user))

@@ -1,4 +1,5 @@
-"""A participant's plan in a cohort, its goals and their check-ins."""
+"""A participant's plan in a cohort, its goals and their check-ins, and its reviews (requests,
+comments on the plan and its goals, suggested library goals)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -164,3 +166,111 @@ class CheckIn(db.Model):
 
     def __repr__(self) -> str:
         return f"<CheckIn {self.id} goal={self.goal_id}>"
+
+
+# --- review: asking for a review, comments, suggested goals ---------------------------------------
+
+
+class ReviewStatus(enum.StrEnum):
+    OPEN = "open"  #: asked, waiting for the reviewer
+    DONE = "done"  #: the reviewer marked the plan reviewed
+    WITHDRAWN = "withdrawn"  #: the participant took the request back
+
+
+class SuggestionStatus(enum.StrEnum):
+    OPEN = "open"
+    ADOPTED = "adopted"  #: the goal is in the plan now
+    DISMISSED = "dismissed"  #: the participant said no thanks
+
+
+class PlanReview(db.Model):
+    """A participant's request that someone review their plan, and its outcome. At most one
+    request per plan is open at a time (a partial unique index)."""
+
+    __tablename__ = "plan_reviews"
+    __table_args__ = (
+        Index("uq_plan_reviews_one_open", "plan_id", unique=True,
+              postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    #: the participant, or a facilitator asking on behalf of a managed participant
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: a patron or facilitator asked by name; None means any facilitator of the cohort
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    #: what the participant would like feedback on (optional)
+    message: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[ReviewStatus] = mapped_column(_enum(ReviewStatus, "review_status"),
+                                                 default=ReviewStatus.OPEN)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    closed_at: Mapped[datetime | None]
+    #: who marked it reviewed, or withdrew it
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: the reviewer's overall comment when marking the plan reviewed
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+    plan: Mapped[Plan] = relationship()
+    requested_by: Mapped[User] = relationship(foreign_keys=[requested_by_id])
+    reviewer: Mapped[User | None] = relationship(foreign_keys=[reviewer_id])
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+
+    def __repr__(self) -> str:
+        return f"<PlanReview {self.id} plan={self.plan_id} {self.status.value}>"
+
+
+class PlanComment(db.Model):
+    """A comment on a plan (``goal_id`` None) or on one of its goals, by a reviewer or by
+    the participant answering. Plain text."""
+
+    __tablename__ = "plan_comments"
+    __table_args__ = (Index("ix_plan_comments_plan_goal", "plan_id", "goal_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    #: the goal it is about; None for the whole plan
+    goal_id: Mapped[int | None] = mapped_column(ForeignKey("plan_goals.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    plan: Mapped[Plan] = relationship()
+    goal: Mapped[PlanGoal | None] = relationship()
+    author: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<PlanComment {self.id} plan={self.plan_id} goal={self.goal_id}>"
+
+
+class GoalSuggestion(db.Model):
+    """A library goal a reviewer suggests for the plan. At most one open suggestion per
+    library goal and plan (a partial unique index)."""
+
+    __tablename__ = "goal_suggestions"
+    __table_args__ = (
+        Index("uq_goal_suggestions_one_open", "plan_id", "library_slug", unique=True,
+              postgresql_where=text("status = 'open'"), sqlite_where=text("status = 'open'")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    library_slug: Mapped[str] = mapped_column(String(120))
+    suggested_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    #: why the reviewer thinks it fits (optional)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[SuggestionStatus] = mapped_column(
+        _enum(SuggestionStatus, "suggestion_status"), default=SuggestionStatus.OPEN)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    closed_at: Mapped[datetime | None]
+    #: who dismissed it (the participant, or a facilitator for them); None when adopted
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: the plan goal it became, once adopted
+    goal_id: Mapped[int | None] = mapped_column(ForeignKey("plan_goals.id"))
+
+    plan: Mapped[Plan] = relationship()
+    suggested_by: Mapped[User] = relationship(foreign_keys=[suggested_by_id])
+    closed_by: Mapped[User | None] = relationship(foreign_keys=[closed_by_id])
+    goal: Mapped[PlanGoal | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<GoalSuggestion {self.id} {self.library_slug!r} {self.status.value}>"

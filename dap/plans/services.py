@@ -17,7 +17,15 @@ from dap.cohorts.models import Cohort
 from dap.content.library import Goal as LibraryGoal
 from dap.errors import DomainError
 from dap.extensions import db
-from dap.plans.models import CheckIn, GoalStatus, Plan, PlanGoal, Visibility
+from dap.plans.models import (
+    CheckIn,
+    GoalStatus,
+    GoalSuggestion,
+    Plan,
+    PlanGoal,
+    SuggestionStatus,
+    Visibility,
+)
 
 CHECK_IN_EDIT_WINDOW = timedelta(hours=24)
 MAX_MINUTES = 600
@@ -109,7 +117,7 @@ def _next_position(plan: Plan) -> int:
     return (current or 0) + 1
 
 
-def _audit_on_behalf(action: str, plan: Plan, actor: User, **details) -> None:
+def audit_on_behalf(action: str, plan: Plan, actor: User, **details: Any) -> None:
     """What a facilitator does to someone else's plan goes in the cohort's audit log."""
     if actor.id != plan.participant_id:
         record(action, actor=actor, cohort=plan.cohort, subject=plan.participant, **details)
@@ -139,6 +147,7 @@ def adopt_goal(plan: Plan, library_goal: LibraryGoal, *, actor: User, why: str =
         existing.why = why or existing.why
         existing.target_date = target_date or existing.target_date
         existing.visibility = visibility
+        _close_suggestions(existing)
         db.session.flush()
         return existing
     goal = PlanGoal(plan=plan, library_slug=library_goal.slug, title=library_goal.title,
@@ -147,7 +156,22 @@ def adopt_goal(plan: Plan, library_goal: LibraryGoal, *, actor: User, why: str =
                     created_by_id=actor.id)
     db.session.add(goal)
     db.session.flush()
+    _close_suggestions(goal)
     return goal
+
+
+def _close_suggestions(goal: PlanGoal) -> None:
+    """A library goal now live in the plan: an open suggestion of it is adopted, linked to
+    the goal (whichever way it was added: the library, the "add a goal" page, a facilitator
+    on behalf, or a dropped goal taken up again)."""
+    pending = db.session.scalars(
+        select(GoalSuggestion).where(GoalSuggestion.plan_id == goal.plan_id,
+                                     GoalSuggestion.library_slug == goal.library_slug,
+                                     GoalSuggestion.status == SuggestionStatus.OPEN))
+    for suggestion in pending:
+        suggestion.status = SuggestionStatus.ADOPTED
+        suggestion.closed_at = now_utc()
+        suggestion.goal = goal
 
 
 def write_goal(plan: Plan, *, actor: User, title: str, why: str = "",
@@ -198,7 +222,10 @@ def set_status(goal: PlanGoal, *, status: GoalStatus, reason: str = "") -> None:
     else:
         goal.drop_reason = ""
     goal.done_at = goal.done_by_id = None
+    revived = goal.status is GoalStatus.DROPPED and status is not GoalStatus.DROPPED
     goal.status = status
+    if revived and goal.library_slug:
+        _close_suggestions(goal)
     db.session.flush()
 
 
@@ -426,13 +453,13 @@ def pause_plan(plan: Plan, *, actor: User, until: date | None, reason: str,
     plan.paused_from = today
     plan.paused_until = until
     plan.paused_by_id = actor.id
-    _audit_on_behalf("plan.paused", plan, actor, until=until.isoformat())
+    audit_on_behalf("plan.paused", plan, actor, until=until.isoformat())
     db.session.flush()
 
 
 def resume_plan(plan: Plan, *, actor: User) -> None:
     """End a pause now (the weeks already paused stay paused for the streak)."""
-    _audit_on_behalf("plan.resumed", plan, actor)
+    audit_on_behalf("plan.resumed", plan, actor)
     if plan.paused_until is not None:
         today = local_date(now_utc(), plan.cohort.timezone)
         plan.paused_until = min(plan.paused_until, today - timedelta(days=1))
