@@ -33,6 +33,7 @@ from dap.core.csv import write_csv
 from dap.errors import DomainError
 from dap.extensions import db
 from dap.nudges.models import OutboxMessage, OutboxStatus
+from dap.plans import privacy as plan_privacy
 
 log = logging.getLogger(__name__)
 
@@ -55,18 +56,42 @@ COLLECTIONS: dict[str, Sequence[str]] = {
                     "created_at", "expires_at", "accepted_at", "revoked_at"),
     "audit_events": ("at", "action", "description", "actor", "subject", "cohort", "details"),
     "emails": ("created_at", "sent_at", "subject", "kind", "status"),
+    # the plans domain: rows from dap.plans.privacy.export_collections
+    "plans": ("cohort", "state", "days_per_week", "rhythm_days", "rhythm_time", "rhythm_minutes",
+              "paused_from", "paused_until", "pause_reason", "paused_by", "created_at"),
+    "goals": ("cohort", "title", "library_slug", "why", "target_date", "visibility", "status",
+              "drop_reason", "progress", "reflection", "evidence", "created_at", "done_at",
+              "added_by", "done_by"),
+    "check_ins": ("cohort", "goal", "local_date", "progress", "minutes", "note", "created_at",
+                  "updated_at", "recorded_by"),
+    "plan_reviews": ("cohort", "your_role", "participant", "requested_by", "reviewer", "message",
+                     "status", "created_at", "closed_at", "closed_by", "comment"),
+    "plan_comments": ("cohort", "plan_of", "goal", "author", "body", "created_at"),
+    "goal_suggestions": ("cohort", "direction", "participant", "suggested_by", "library_slug",
+                         "note", "status", "created_at", "closed_at"),
 }
 
 README = """\
 Everything DAP holds about you, exported {exported_at} (UTC).
 
-data.json          all of it in one file: your profile and every collection below
-memberships.csv    the cohorts you belong or belonged to, your role and status
-patron_links.csv   patrons looking out for you, and participants you look out for
-sessions.csv       the browsers you are signed in on
-invitations.csv    invitations sent to your email address, and invitations you sent
-audit_events.csv   recorded changes you made, or that were about you
-emails.csv         emails DAP sent you (subject, date and status)
+data.json             all of it in one file: your profile and every collection below
+memberships.csv       the cohorts you belong or belonged to, your role and status
+patron_links.csv      patrons looking out for you, and participants you look out for
+sessions.csv          the browsers you are signed in on
+invitations.csv       invitations sent to your email address, and invitations you sent
+audit_events.csv      recorded changes you made, or that were about you
+emails.csv            emails DAP sent you (subject, date and status)
+plans.csv             your plan in each cohort: state, weekly target, rhythm, pauses
+goals.csv             the goals in your plans: why, target, visibility, status, progress,
+                      reflection and evidence; who added or finished one for you
+check_ins.csv         your check-ins: day, progress, minutes, note; who recorded one for you
+plan_reviews.csv      review requests on your plans, and those you were asked to do
+plan_comments.csv     comments on your plans, and comments you wrote on anyone's plan
+goal_suggestions.csv  library goals suggested to you, and those you suggested to others
+
+Blank name columns (added_by, done_by, recorded_by, paused_by) mean you did it yourself.
+On other people's plans, a goal they keep to themselves ("only me") shows as "a goal",
+and a suggestion you made reads "closed" once it is no longer open.
 
 Times are ISO 8601 in UTC. Cells that a spreadsheet would read as a formula start
 with a single quote.
@@ -81,8 +106,9 @@ def export_user_data(user: User) -> bytes:
     collection), one CSV per collection (formula-safe cells) and a README.
 
     Left out on purpose: the password hash, session token hashes, invitation nonces and
-    email bodies (they carry sign-in links). Reads only; at most eight queries whatever the number
-    of rows (one per collection, three for the audit events).
+    email bodies (they carry sign-in links). Reads only; at most fourteen queries whatever the
+    number of rows (one per collection, three for the audit events; six of them for plans, see
+    ``dap.plans.privacy.export_collections``).
     """
     exported_at = now_utc()
     collections = {
@@ -92,6 +118,7 @@ def export_user_data(user: User) -> bytes:
         "invitations": _invitations(user),
         "audit_events": _audit_events(user),
         "emails": _emails(user),
+        **plan_privacy.export_collections(user),
     }
     document = {"exported_at": exported_at, "profile": _profile(user), **collections}
     buffer = io.BytesIO()
@@ -289,8 +316,11 @@ def delete_account(user: User, *, actor: User, password: str, params: HashParams
     session (epoch bump, rows deleted); marks memberships removed and hides them; ends patron
     links; revokes unanswered invitations to their address (and patron invitations they
     asked for); removes their address from invitations and from the outbox (unsent emails to
-    them are cancelled, sent ones lose their address, subject and body). Keeps the row, so
-    records and counts stay attributed to "Deleted user". Records ``user.deleted`` (counts
+    them are cancelled, sent ones lose their address, subject and body); erases what they
+    wrote in plans (``dap.plans.privacy.erase_free_text``: own goal titles become "Goal",
+    notes, reasons, reflections, evidence, review messages and comments become empty), keeping
+    progress, minutes, dates and statuses. Keeps the row, so records and counts stay
+    attributed to "Deleted user". Records ``user.deleted`` (counts
     only, no personal data) and ``membership.removed`` in each cohort. Flushes; the caller
     commits.
 
@@ -333,6 +363,8 @@ def delete_account(user: User, *, actor: User, password: str, params: HashParams
             update(OutboxMessage).where(OutboxMessage.to_addr == old_email)
             .values(to_addr="", subject="", body_text="", body_html="")
         )
+
+    plan_privacy.erase_free_text(user)
 
     user.deleted_at = now
     user.is_active = False
