@@ -61,6 +61,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     configure_extensions(app)
     configure_blueprints(app)
     configure_request_hooks(app)
+    configure_timecap(app)
     configure_errors(app)
     configure_templates(app)
     configure_cli(app)
@@ -137,6 +138,7 @@ def configure_blueprints(app: Flask) -> None:
     from dap.core.views import bp as core_bp
     from dap.jobs.views import bp as jobs_bp
     from dap.plans.views import bp as plans_bp
+    from dap.timecap.views import bp as timecap_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
@@ -147,6 +149,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(library_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(plans_bp)
+    app.register_blueprint(timecap_bp)
     # Flask's own static route: public by nature.
     policy.declare(policy.Access.PUBLIC, app.view_functions["static"])
 
@@ -179,6 +182,13 @@ def configure_request_hooks(app: Flask) -> None:
             request_id, request.method, request.path, response.status_code, duration_ms,
         )
         return response
+
+
+def configure_timecap(app: Flask) -> None:
+    """The platform-time cap: beats on every participant request, Explore when capped."""
+    from dap.timecap import gate
+
+    gate.register(app)
 
 
 def configure_errors(app: Flask) -> None:

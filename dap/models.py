@@ -6,8 +6,10 @@ from dap.cohorts.models import Cohort, Invitation, Membership, Organisation, Pat
 from dap.jobs.models import JobRun, SchedulerLease
 from dap.nudges.models import OutboxMessage
 from dap.plans.models import CheckIn, Plan, PlanGoal
+from dap.timecap.models import PlatformDay, WebActivity
 
 __all__ = [
     "AuditEvent", "CheckIn", "Cohort", "Invitation", "JobRun", "Membership", "Organisation",
-    "OutboxMessage", "PatronLink", "Plan", "PlanGoal", "SchedulerLease", "Team", "User", "UserSession",
+    "OutboxMessage", "PatronLink", "Plan", "PlanGoal", "PlatformDay", "SchedulerLease", "Team",
+    "User", "UserSession", "WebActivity",
 ]

@@ -33,6 +33,8 @@ class Access(enum.StrEnum):
     PUBLIC = "public"  #: anyone, signed in or not
     ANONYMOUS_ONLY = "anonymous_only"  #: pages for signed-out people (they redirect if signed in)
     SIGNED_IN = "signed_in"  #: any active account
+    #: any active account, for a page's scripts: signed out is a 401, not a redirect
+    SIGNED_IN_JSON = "signed_in_json"
     FACILITATOR = "facilitator"  #: site facilitators and admins
     ADMIN = "admin"  #: admins only
 
@@ -69,8 +71,10 @@ def check(rule: Access) -> None:
     if rule in (Access.PUBLIC, Access.ANONYMOUS_ONLY):
         return
     if not current_user.is_authenticated:
+        if rule is Access.SIGNED_IN_JSON:
+            abort(401)
         abort(login_manager.unauthorized())
-    if rule is Access.SIGNED_IN:
+    if rule in (Access.SIGNED_IN, Access.SIGNED_IN_JSON):
         return
     if rule is Access.FACILITATOR and is_facilitator(current_user):
         return
@@ -82,6 +86,7 @@ def check(rule: Access) -> None:
 public = _require(Access.PUBLIC)
 anonymous_only = _require(Access.ANONYMOUS_ONLY)
 signed_in = _require(Access.SIGNED_IN)
+signed_in_json = _require(Access.SIGNED_IN_JSON)
 facilitator = _require(Access.FACILITATOR)
 admin = _require(Access.ADMIN)
 

@@ -186,6 +186,12 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "plans.dismiss_suggestion (people)": ("POST", PLAN + "/suggestions/999999/dismiss",
                                           plan_writers(404)),
     "plans.reviews": ("GET", "/reviews", SIGNED_IN),
+    # The platform-time cap: only participants are measured (others: 204, nothing stored);
+    # a page's script signed out gets 401, not a redirect.
+    "timecap.heartbeat": ("POST", "/time/heartbeat",
+                          {**everyone(204), "anonymous": 401, "participant": 200}),
+    "timecap.explore": ("GET", "/time/explore", PARTICIPANT_ONLY),
+    "timecap.log": ("GET", "/time/log", PARTICIPANT_ONLY),
     # Privacy and the audit log.
     "privacy.export": ("GET", "/account/export", SIGNED_IN),
     "privacy.delete_account": ("POST", "/account/delete", {**everyone(400), "anonymous": 302}),

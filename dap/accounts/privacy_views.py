@@ -16,6 +16,7 @@ from dap.accounts.views import hash_params, safe_next
 from dap.clock import local_date, now_utc
 from dap.core.forms import attempt
 from dap.extensions import limiter
+from dap.timecap.gate import allowed_when_capped
 
 bp = Blueprint("privacy", __name__)
 
@@ -30,6 +31,7 @@ def _user_key() -> str:
 @bp.get("/account/export")
 @limiter.limit("10 per hour", key_func=_user_key)
 @policy.signed_in
+@allowed_when_capped
 def export():
     user = current_user._get_current_object()
     data = privacy.export_user_data(user)
@@ -43,6 +45,7 @@ def export():
 @bp.route("/account/delete", methods=["GET", "POST"])
 @limiter.limit("10 per hour", key_func=_user_key, methods=["POST"])
 @policy.signed_in
+@allowed_when_capped
 def delete_account():
     user = current_user._get_current_object()
     form = DeleteAccountForm()
@@ -58,6 +61,7 @@ def delete_account():
 
 @bp.get("/account/deleted")
 @policy.anonymous_only
+@allowed_when_capped
 def deleted():
     if current_user.is_authenticated:
         return redirect(url_for("core.index"))

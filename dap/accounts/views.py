@@ -33,6 +33,7 @@ from dap.core.forms import ConfirmForm, apply_domain_error, attempt
 from dap.errors import DomainError
 from dap.extensions import db, limiter
 from dap.nudges.services import queue_email
+from dap.timecap.gate import allowed_when_capped
 
 bp = Blueprint("accounts", __name__)
 
@@ -111,6 +112,7 @@ def login():
 
 @bp.route("/logout", methods=["GET", "POST"])
 @policy.public
+@allowed_when_capped
 def logout():
     form = ConfirmForm()
     if request.method == "POST":
@@ -193,6 +195,7 @@ def reset_password(token: str):
 
 @bp.route("/account", methods=["GET", "POST"])
 @policy.signed_in
+@allowed_when_capped
 def account():
     profile = ProfileForm(prefix="profile", obj=current_user if request.method == "GET" else None)
     profile.timezone.choices = services.timezone_names()
@@ -210,6 +213,7 @@ def account():
 
 @bp.route("/account/password", methods=["POST"])
 @policy.signed_in
+@allowed_when_capped
 def change_password():
     form = ChangePasswordForm(prefix="pw")
     if form.validate_on_submit() and attempt(form, lambda: services.change_password(
@@ -227,6 +231,7 @@ def change_password():
 
 @bp.route("/account/sign-out-everywhere", methods=["POST"])
 @policy.signed_in
+@allowed_when_capped
 def sign_out_everywhere():
     form = ConfirmForm()
     if not form.validate_on_submit():

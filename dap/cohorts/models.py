@@ -5,7 +5,16 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dap.accounts.models import User
@@ -121,6 +130,10 @@ class Membership(db.Model):
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     #: shown to other members on the "My cohort" page (opt-in)
     is_visible: Mapped[bool] = mapped_column(default=False)
+    #: a participant never capped (supported digital, accessibility): set by a facilitator
+    #: with a reason, audited; their time is still measured
+    cap_exempt: Mapped[bool] = mapped_column(default=False, server_default=false())
+    cap_exempt_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
     joined_at: Mapped[datetime] = mapped_column(default=now_utc, server_default=func.now())
     accepted_at: Mapped[datetime | None]
     removed_at: Mapped[datetime | None]

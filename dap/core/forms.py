@@ -4,9 +4,32 @@ from __future__ import annotations
 
 from flask import flash
 from flask_wtf import FlaskForm
+from wtforms import IntegerField
 
 from dap.errors import DomainError
 from dap.extensions import db
+
+
+class WholeNumberField(IntegerField):
+    """An integer field whose parse error reads well; range checks are the service's."""
+
+    def __init__(self, label: str, *, what: str, **kwargs) -> None:
+        super().__init__(label, **kwargs)
+        self.what = what
+
+    def process_formdata(self, valuelist: list) -> None:
+        if not valuelist:
+            return
+        raw = str(valuelist[0]).strip()
+        if not raw:
+            self.data = None
+            return
+        try:
+            self.data = int(raw) if len(raw) <= 12 else None
+        except ValueError:
+            self.data = None
+        if self.data is None:
+            raise ValueError(f"Enter {self.what} as a whole number, like 30.")
 
 
 class ConfirmForm(FlaskForm):

@@ -8,7 +8,6 @@ from wtforms import (
     DateField,
     FieldList,
     HiddenField,
-    IntegerField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -18,6 +17,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
+from dap.core.forms import WholeNumberField
 from dap.plans.models import GoalStatus, Visibility
 
 VISIBILITY_CHOICES = [
@@ -31,28 +31,6 @@ STATUS_CHOICES = [
     SelectChoice(GoalStatus.PLANNED.value, "Planned — for later"),
     SelectChoice(GoalStatus.DROPPED.value, "Dropped"),
 ]
-
-
-class WholeNumberField(IntegerField):
-    """An integer field whose parse error reads well; range checks are the service's."""
-
-    def __init__(self, label: str, *, what: str, **kwargs) -> None:
-        super().__init__(label, **kwargs)
-        self.what = what
-
-    def process_formdata(self, valuelist: list) -> None:
-        if not valuelist:
-            return
-        raw = str(valuelist[0]).strip()
-        if not raw:
-            self.data = None
-            return
-        try:
-            self.data = int(raw) if len(raw) <= 12 else None
-        except ValueError:
-            self.data = None
-        if self.data is None:
-            raise ValueError(f"Enter {self.what} as a whole number, like 30.")
 
 
 class _GoalDetails(FlaskForm):

@@ -15,6 +15,12 @@ from dap.extensions import db
 from dap.plans.models import CheckIn, GoalStatus, Plan, PlanGoal
 
 
+def plan_of(user_id: int, cohort_id: int) -> Plan | None:
+    """The participant's plan in the cohort, if they have one (never creates it)."""
+    return db.session.scalar(
+        select(Plan).where(Plan.participant_id == user_id, Plan.cohort_id == cohort_id))
+
+
 def goals_of(plan: Plan) -> list[PlanGoal]:
     """The plan's goals in the participant's order (one query)."""
     return list(db.session.scalars(

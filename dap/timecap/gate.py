@@ -1,0 +1,81 @@
+"""The cap at the door: every request of a measured participant counts as a beat, and when
+this week's allowance is used up, pages send them out to Explore.
+
+Views that stay open while capped declare it with ``@allowed_when_capped``: logging web
+time, Explore itself, account and privacy pages, signing out (and, as they land,
+nudges, workshop and 1:1 pages). POSTs are never turned away — the form was loaded while
+allowed, and what was typed is not lost; the page after it is Explore.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, g, has_request_context, redirect, request, url_for
+from flask_login import current_user
+
+from dap.extensions import db
+from dap.timecap import services
+
+F = TypeVar("F", bound=Callable[..., Any])
+ALLOWED_ATTR = "_dap_allowed_when_capped"
+#: endpoints that are not pages of the platform
+NOT_PAGES = frozenset({"static", "core.healthz"})
+
+
+def allowed_when_capped(view: F) -> F:
+    """Mark a view as open to participants who have used this week's platform time."""
+    setattr(view, ALLOWED_ATTR, True)
+    return view
+
+
+def is_allowed_when_capped(endpoint: str | None) -> bool:
+    if endpoint is None or endpoint in NOT_PAGES:
+        return True
+    view = current_app.view_functions.get(endpoint)
+    return bool(getattr(view, ALLOWED_ATTR, False))
+
+
+def current_balance() -> services.Balance | None:
+    """This week's balance of the signed-in participant (memoised per request), or None
+    for anyone who is not measured."""
+    if "timecap_balance" not in g:
+        found = services.measured(current_user) if current_user.is_authenticated else None
+        g.timecap_measured = found
+        g.timecap_user_id = current_user.id if found is not None else None
+        g.timecap_balance = (services.balance(current_user.id, found.cohort, exempt=found.exempt)
+                             if found is not None else None)
+    return g.timecap_balance
+
+
+def register(app: Flask) -> None:
+    @app.before_request
+    def send_out_when_capped():
+        if request.endpoint in NOT_PAGES or request.endpoint is None:
+            return None
+        found = current_balance()
+        if found is None or not found.capped or request.method not in ("GET", "HEAD"):
+            return None
+        if is_allowed_when_capped(request.endpoint):
+            return None
+        return redirect(url_for("timecap.explore"), code=303)
+
+    @app.after_request
+    def count_the_request(response):
+        """A page request is a beat (the heartbeat counts its own). Whatever the view left
+        uncommitted is its choice not to keep, so it is rolled back first."""
+        measured = g.get("timecap_measured")
+        if (measured is not None and request.endpoint not in NOT_PAGES
+                and request.endpoint != "timecap.heartbeat" and response.status_code < 500):
+            db.session.rollback()
+            services.beat(g.timecap_user_id, measured.cohort)
+            db.session.commit()
+        return response
+
+    @app.context_processor
+    def time_meter() -> dict[str, Any]:
+        if not has_request_context():  # emails rendered by jobs and the CLI
+            return {"time_meter": None, "capped_ok": True}
+        return {"time_meter": g.get("timecap_balance"),
+                "capped_ok": is_allowed_when_capped(request.endpoint)}

@@ -1,0 +1,322 @@
+"""The platform-time cap: who is measured, heartbeats, the week's balance of platform and
+web time, the allowance, and logging web time.
+
+Rules (see docs/TIMECAP.md):
+
+- Only participants are measured: someone with an active participant membership of a
+  cohort that is not archived. With several, the cohort that started most recently is
+  the one whose time zone and settings apply.
+- A beat adds ``min(now − last beat, 60 s)`` when the gap is at most 90 s, in one atomic
+  statement, to the participant's row for today (in the cohort's time zone).
+- Allowed platform minutes this week = min(weekly cap, web minutes × (1 − web share) /
+  web share + grace). Weeks run Monday 00:00 to Monday 00:00 in the cohort's time zone.
+- Web minutes are logged web activities plus the minutes of check-ins.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy import func, select, text
+
+from dap.accounts.models import User
+from dap.audit.services import record
+from dap.clock import local_date, now_utc
+from dap.cohorts.models import Cohort, CohortRole, Membership, MembershipStatus
+from dap.errors import DomainError
+from dap.extensions import db
+from dap.plans.models import CheckIn, GoalStatus, Plan, PlanGoal
+from dap.timecap.models import ActivityKind, PlatformDay, WebActivity
+
+#: a beat adds the gap since the last one, up to this
+MAX_CREDIT = 60
+#: a longer gap (a sleeping laptop, a closed lid, an idle tab) adds nothing
+MAX_GAP = 90
+#: the meter turns to a warning at this share of the allowance
+WARN_AT = 0.8
+MAX_MINUTES = 600
+TITLE_MAX = 200
+URL_MAX = 500
+NOTE_MAX = 1000
+#: how far back web time can be logged
+BACKDATE_DAYS = 14
+
+
+@dataclass(frozen=True)
+class Measured:
+    """A measured participant's membership and the cohort whose rules apply."""
+
+    membership_id: int
+    cohort: Cohort
+    exempt: bool
+
+
+def measured(user: User) -> Measured | None:
+    """The cohort whose cap applies to ``user``, or None when they are not measured
+    (patrons, facilitators, admins, people in no running cohort). One query."""
+    if not getattr(user, "is_authenticated", False) or getattr(user, "is_managed", False):
+        return None
+    row = db.session.execute(
+        select(Membership.id, Membership.cap_exempt, Cohort)
+        .join(Cohort, Cohort.id == Membership.cohort_id)
+        .where(Membership.user_id == user.id, Membership.role == CohortRole.PARTICIPANT,
+               Membership.status == MembershipStatus.ACTIVE, Cohort.is_archived.is_(False))
+        .order_by(Cohort.start_date.desc(), Cohort.id.desc()).limit(1)
+    ).first()
+    if row is None:
+        return None
+    return Measured(membership_id=row[0], exempt=row[1], cohort=row[2])
+
+
+# --- heartbeats ---------------------------------------------------------------------------------
+
+_BEAT = text("""
+INSERT INTO platform_days (user_id, day, seconds, last_beat)
+SELECT :user_id, :day,
+       CASE WHEN :now - previous.last_beat BETWEEN 1 AND :max_gap
+            THEN CASE WHEN :now - previous.last_beat > :max_credit THEN :max_credit
+                      ELSE :now - previous.last_beat END
+            ELSE 0 END,
+       :now
+FROM (SELECT (SELECT last_beat FROM platform_days WHERE user_id = :user_id
+              ORDER BY day DESC LIMIT 1) AS last_beat) AS previous
+WHERE true
+ON CONFLICT (user_id, day) DO UPDATE SET
+    seconds = platform_days.seconds
+        + CASE WHEN :now - platform_days.last_beat BETWEEN 1 AND :max_gap
+               THEN CASE WHEN :now - platform_days.last_beat > :max_credit THEN :max_credit
+                         ELSE :now - platform_days.last_beat END
+               ELSE 0 END,
+    last_beat = CASE WHEN :now > platform_days.last_beat THEN :now
+                     ELSE platform_days.last_beat END
+""")
+
+
+def beat(user_id: int, cohort: Cohort) -> None:
+    """Count a heartbeat (or a page request) of a measured participant: one atomic
+    statement, safe under several workers and processes (the row is locked by the upsert;
+    the first beat of a day reads the gap from the day before). Does not commit."""
+    now = now_utc()
+    db.session.execute(_BEAT, {
+        "user_id": user_id, "day": local_date(now, cohort.timezone),
+        "now": int(now.timestamp()), "max_gap": MAX_GAP, "max_credit": MAX_CREDIT,
+    })
+
+
+# --- the week's balance -------------------------------------------------------------------------
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+@dataclass(frozen=True)
+class Balance:
+    """A participant's week: platform and web minutes, the allowance, and the verdict."""
+
+    platform_seconds: int
+    web_minutes: int
+    allowance_minutes: int
+    weekly_cap: int
+    exempt: bool
+
+    @property
+    def platform_minutes(self) -> int:
+        return self.platform_seconds // 60
+
+    @property
+    def used(self) -> float:
+        """Share of the allowance used (1.0 = all of it)."""
+        if self.allowance_minutes <= 0:
+            return 1.0
+        return self.platform_seconds / (self.allowance_minutes * 60)
+
+    @property
+    def capped(self) -> bool:
+        return not self.exempt and self.platform_seconds >= self.allowance_minutes * 60
+
+    @property
+    def warning(self) -> bool:
+        return not self.exempt and not self.capped and self.used >= WARN_AT
+
+    @property
+    def web_needed(self) -> int:
+        """Web minutes that would lift the allowance to the weekly cap (0 when it is)."""
+        return max(0, self.weekly_cap - self.allowance_minutes)
+
+
+def allowance(cohort: Cohort, web_minutes: int) -> int:
+    """Allowed platform minutes this week: min(weekly cap, web × (1 − share) / share +
+    grace), rounded down to whole minutes."""
+    share = cohort.web_share
+    earned = web_minutes * (1 - share) / share if share > 0 else 0
+    return min(cohort.platform_minutes_per_week, math.floor(earned + 1e-9) + cohort.grace_minutes)
+
+
+def balance(user_id: int, cohort: Cohort, *, exempt: bool = False,
+            today: date | None = None) -> Balance:
+    """This week's figures for a participant (one query)."""
+    today = today or local_date(now_utc(), cohort.timezone)
+    monday = monday_of(today)
+    sunday = monday + timedelta(days=6)
+    platform = (select(func.coalesce(func.sum(PlatformDay.seconds), 0))
+                .where(PlatformDay.user_id == user_id, PlatformDay.day.between(monday, sunday))
+                .scalar_subquery())
+    logged = (select(func.coalesce(func.sum(WebActivity.minutes), 0))
+              .where(WebActivity.user_id == user_id, WebActivity.cohort_id == cohort.id,
+                     WebActivity.local_date.between(monday, sunday))
+              .scalar_subquery())
+    checked = (select(func.coalesce(func.sum(CheckIn.minutes), 0))
+               .join(Plan, Plan.id == CheckIn.plan_id)
+               .where(Plan.participant_id == user_id, Plan.cohort_id == cohort.id,
+                      CheckIn.local_date.between(monday, sunday))
+               .scalar_subquery())
+    seconds, web_logged, web_checked = db.session.execute(select(platform, logged, checked)).one()
+    web = int(web_logged) + int(web_checked)
+    return Balance(platform_seconds=int(seconds), web_minutes=web,
+                   allowance_minutes=allowance(cohort, web),
+                   weekly_cap=cohort.platform_minutes_per_week, exempt=exempt)
+
+
+# --- logging web time ---------------------------------------------------------------------------
+
+
+def _text(value: str | None, *, field: str, max_len: int, label: str,
+          required: bool = False) -> str:
+    cleaned = (value or "").strip()
+    if required and not cleaned:
+        raise DomainError(f"Enter {label}.", field=field)
+    if len(cleaned) > max_len:
+        raise DomainError(f"Use at most {max_len} characters (this has {len(cleaned)}).",
+                          field=field)
+    return cleaned
+
+
+def clean_url(raw: str | None, *, field: str = "url") -> str:
+    """An optional web address: http or https only (no javascript:, data: or file:).
+
+    :raise DomainError: naming ``field``.
+    """
+    url = (raw or "").strip()
+    if not url:
+        return ""
+    if len(url) > URL_MAX:
+        raise DomainError(f"Use a web address of at most {URL_MAX} characters.", field=field)
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
+        raise DomainError("Enter a web address starting with https:// (or leave it empty).",
+                          field=field)
+    return url
+
+
+def log_web_activity(user: User, cohort: Cohort, *, actor: User, kind: ActivityKind | None,
+                     title: str, url: str, minutes: int | None, goal_id: int | None,
+                     note: str, day: date | None) -> WebActivity:
+    """Record time spent learning on the wider web.
+
+    :raise DomainError: naming the wrong field: minutes outside 1–600, a day in the future,
+        before the cohort started or more than two weeks ago, a goal not in the person's plan
+        (or finished), an address that is not http(s), overlong text.
+    """
+    if cohort.is_archived:
+        raise DomainError("This cohort is archived: nothing new can be logged.")
+    if kind is None:
+        raise DomainError("Choose what you did.", field="kind")
+    if (minutes is None or isinstance(minutes, bool) or not isinstance(minutes, int)
+            or not 1 <= minutes <= MAX_MINUTES):
+        raise DomainError(f"Enter minutes from 1 to {MAX_MINUTES} (10 hours).", field="minutes")
+    today = local_date(now_utc(), cohort.timezone)
+    day = day or today
+    if day > today:
+        raise DomainError("That day is still to come: log what you have done.", field="day")
+    if day < cohort.start_date:
+        raise DomainError(f"The programme started on {cohort.start_date:%-d %B %Y}.",
+                          field="day")
+    if day < today - timedelta(days=BACKDATE_DAYS):
+        raise DomainError(f"Log time within {BACKDATE_DAYS} days of doing it.", field="day")
+    goal = None
+    if goal_id is not None:
+        goal = db.session.scalar(
+            select(PlanGoal).join(Plan, Plan.id == PlanGoal.plan_id)
+            .where(PlanGoal.id == goal_id, Plan.participant_id == user.id,
+                   Plan.cohort_id == cohort.id))
+        if goal is None or goal.status in (GoalStatus.DONE, GoalStatus.DROPPED):
+            raise DomainError("Choose one of your goals that is under way.", field="goal")
+    activity = WebActivity(
+        user_id=user.id, cohort_id=cohort.id, kind=kind,
+        title=_text(title, field="title", max_len=TITLE_MAX, label="what it was",
+                    required=True),
+        url=clean_url(url), minutes=minutes, goal_id=goal.id if goal else None,
+        note=_text(note, field="note", max_len=NOTE_MAX, label="a note"),
+        local_date=day, created_by_id=actor.id,
+    )
+    db.session.add(activity)
+    db.session.flush()
+    return activity
+
+
+# --- exemptions ---------------------------------------------------------------------------------
+
+
+def set_exemption(membership: Membership, *, actor: User, exempt: bool, reason: str) -> None:
+    """Exempt a participant from the cap (with a reason), or end the exemption. Audited.
+
+    :raise DomainError: not a participant, archived cohort, no reason for an exemption.
+    """
+    if membership.role is not CohortRole.PARTICIPANT:
+        raise DomainError("Only participants are capped.")
+    if membership.cohort.is_archived:
+        raise DomainError("This cohort is archived: it cannot be changed.")
+    if exempt:
+        membership.cap_exempt_reason = _text(
+            reason, field="reason", max_len=200, required=True,
+            label="a reason (supported digital, accessibility…)")
+    else:
+        membership.cap_exempt_reason = ""
+    changed = membership.cap_exempt != exempt
+    membership.cap_exempt = exempt
+    if changed:
+        record("timecap.exempted" if exempt else "timecap.exemption_ended", actor=actor,
+               cohort=membership.cohort, subject=membership.user,
+               reason=membership.cap_exempt_reason)
+    db.session.flush()
+
+
+# --- what to try on the web ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Challenge:
+    goal_title: str
+    text: str
+    link: str
+
+
+def challenge_for(user_id: int, cohort: Cohort, library, *, today: date | None = None
+                  ) -> Challenge | None:
+    """A "try it on the web" challenge from the participant's active library goals, a
+    different one each day; from the library's starter goals when they have none yet (one
+    query)."""
+    slugs = list(db.session.scalars(
+        select(PlanGoal.library_slug).join(Plan, Plan.id == PlanGoal.plan_id)
+        .where(Plan.participant_id == user_id, Plan.cohort_id == cohort.id,
+               PlanGoal.library_slug.is_not(None),
+               PlanGoal.status.in_([GoalStatus.ACTIVE, GoalStatus.PLANNED]))
+        .order_by(PlanGoal.position, PlanGoal.id)))
+    options = [(goal.title, c) for slug in slugs
+               if (goal := library.goals.get(slug)) is not None for c in goal.challenges]
+    if not options:
+        options = [(goal.title, c) for goal in library.goals.values() if goal.level == "starter"
+                   for c in goal.challenges]
+    if not options:
+        return None
+    today = today or local_date(now_utc(), cohort.timezone)
+    title, chosen = options[today.toordinal() % len(options)]
+    return Challenge(goal_title=title, text=chosen.text, link=chosen.link or "")
+
+
+__all__ = ["ActivityKind", "Balance", "Measured", "allowance", "balance", "beat",
+           "challenge_for", "clean_url", "log_web_activity", "measured", "set_exemption"]

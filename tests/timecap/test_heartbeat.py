@@ -1,0 +1,185 @@
+"""Measuring platform time: heartbeats and page requests, counted once however many tabs
+are open, nothing for idle gaps or a sleeping laptop, split by day in the cohort's time
+zone; participants only. Concurrency: 3 processes beating the same person at once."""
+
+from __future__ import annotations
+
+import multiprocessing
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from dap.extensions import db
+from dap.timecap.models import PlatformDay
+
+T0 = datetime(2026, 11, 18, 10, 0, tzinfo=UTC)  # a Wednesday
+
+
+def test_a_single_tab_counts_its_time(world, tab, platform_seconds):
+    me = tab()
+    me.open(T0)
+    me.beats(T0 + timedelta(seconds=30), 20)  # ten minutes
+    assert platform_seconds(world["participant"]) == 600
+
+
+def test_three_tabs_interleaved_count_once(world, tab, platform_seconds, role_client, frozen):
+    first = tab()
+    first.open(T0)
+    # three tabs of one browser (one session), beating 10 s apart, each every 30 s
+    tabs = [first, first, first]
+    for n in range(1, 31):
+        tabs[n % 3].beat(T0 + timedelta(seconds=10 * n))
+    assert platform_seconds(world["participant"]) == 300  # five minutes of wall time
+
+
+def test_a_gap_of_90_seconds_counts_60_and_91_counts_nothing(world, tab, platform_seconds):
+    me = tab()
+    me.open(T0)
+    me.beat(T0 + timedelta(seconds=90))
+    assert platform_seconds(world["participant"]) == 60
+    me.beat(T0 + timedelta(seconds=181))
+    assert platform_seconds(world["participant"]) == 60
+
+
+def test_a_sleeping_laptop_earns_nothing(world, tab, platform_seconds):
+    me = tab()
+    me.open(T0)
+    me.beat(T0 + timedelta(seconds=30))
+    me.beat(T0 + timedelta(hours=2))  # the lid was shut
+    me.beat(T0 + timedelta(hours=2, seconds=30))
+    assert platform_seconds(world["participant"]) == 60
+
+
+def test_page_requests_count_as_beats(world, role_client, frozen, platform_seconds):
+    client = role_client("participant")
+    for n in range(5):
+        frozen(T0 + timedelta(seconds=20 * n))
+        assert client.get("/").status_code == 200
+    assert platform_seconds(world["participant"]) == 80
+
+
+def test_a_beat_out_of_order_adds_nothing_and_loses_nothing(world, tab, platform_seconds):
+    me = tab()
+    me.open(T0)
+    me.beat(T0 + timedelta(seconds=60))
+    me.beat(T0 + timedelta(seconds=30))  # a slow request arriving late
+    me.beat(T0 + timedelta(seconds=90))
+    assert platform_seconds(world["participant"]) == 90
+
+
+def test_time_is_split_at_midnight_in_the_cohorts_time_zone(world, tab, platform_seconds, app):
+    """The world cohort is in Europe/London: in November that is UTC."""
+    me = tab()
+    late = datetime(2026, 11, 18, 23, 59, 0, tzinfo=UTC)
+    me.open(late)
+    me.beats(late + timedelta(seconds=30), 4)  # 23:59:30, 00:00:00, 00:00:30, 00:01:00
+    assert platform_seconds(world["participant"], by_day=True) == {
+        date(2026, 11, 18): 30, date(2026, 11, 19): 90}
+
+
+def test_a_cohort_in_another_time_zone_has_its_own_days(app, world, tab, platform_seconds):
+    from dap.cohorts.models import Cohort
+
+    with app.app_context():
+        db.session.get(Cohort, world["cohort"]).timezone = "America/New_York"
+        db.session.commit()
+    me = tab()
+    at = datetime(2026, 11, 19, 4, 59, 30, tzinfo=UTC)  # 23:59:30 in New York
+    me.open(at)
+    me.beats(at + timedelta(seconds=30), 2)
+    assert platform_seconds(world["participant"], by_day=True) == {
+        date(2026, 11, 18): 0, date(2026, 11, 19): 60}
+
+
+@pytest.mark.parametrize("role", ["patron", "facilitator", "admin"])
+def test_people_who_are_not_participants_are_never_measured(world, tab, role, app):
+    them = tab(role)
+    them.open(T0)
+    response = them.beat(T0 + timedelta(seconds=30))
+    assert response.status_code == 204
+    with app.app_context():
+        assert db.session.scalar(select(PlatformDay.user_id)) is None
+
+
+def test_a_heartbeat_without_a_session_is_401(client):
+    response = client.post("/time/heartbeat")
+    assert response.status_code == 401
+
+
+def test_a_heartbeat_without_a_csrf_token_is_400(world, role_client, frozen, platform_seconds):
+    client = role_client("participant")
+    frozen(T0)
+    response = client.post("/time/heartbeat")
+    assert response.status_code == 400
+    wrong = client.post("/time/heartbeat", headers={"X-CSRFToken": "forged"})
+    assert wrong.status_code == 400
+    assert platform_seconds(world["participant"]) == 0
+
+
+def test_the_heartbeat_answers_the_weeks_figures(world, tab):
+    me = tab()
+    me.open(T0)
+    response = me.beat(T0 + timedelta(seconds=30))
+    assert response.get_json() == {
+        "platform_minutes": 0, "allowance_minutes": 15, "web_minutes": 0, "capped": False,
+        "warning": False, "explore_url": "/time/explore"}
+
+
+def test_a_removed_participant_is_no_longer_measured(app, world, tab, platform_seconds):
+    from dap.accounts.models import User
+    from dap.cohorts import people
+    from dap.cohorts.models import Membership
+
+    me = tab()
+    me.open(T0)
+    with app.app_context():
+        people.remove_member(db.session.get(Membership, world["participant_membership"]),
+                             actor=db.session.get(User, world["facilitator"]))
+        db.session.commit()
+    assert me.beat(T0 + timedelta(seconds=30)).status_code == 204
+    assert platform_seconds(world["participant"]) == 0
+
+
+# --- several processes at once --------------------------------------------------------------
+
+
+def _beat_in_rounds(database_url: str, user_id: int, cohort_id: int, rounds: int,
+                    barrier, start: float) -> None:
+    """A worker process: each round, wait for the others, then beat at the round's time."""
+    from dap import clock
+    from dap.app import create_app
+    from dap.cohorts.models import Cohort
+    from dap.timecap import services
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x",
+                      "TESTING": True, "RATELIMIT_STORAGE_URI": "memory://"})
+    with app.app_context():
+        cohort = db.session.get(Cohort, cohort_id)
+        db.session.expunge(cohort)
+        db.session.commit()
+        for n in range(rounds):
+            clock.freeze(datetime.fromtimestamp(start + 30 * n, UTC))
+            barrier.wait()
+            services.beat(user_id, cohort)
+            db.session.commit()
+        db.engine.dispose()
+
+
+def test_three_processes_beating_at_once_count_each_moment_once(app, world, database_url,
+                                                                 platform_seconds):
+    """Each round the three processes beat the same person at the same moment: one of them
+    earns the 30 s since the last round, the others nothing. A read-modify-write would
+    count some rounds two or three times."""
+    rounds = 200
+    context = multiprocessing.get_context("spawn")
+    barrier = context.Barrier(3, timeout=60)
+    workers = [context.Process(target=_beat_in_rounds, args=(
+        database_url, world["participant"], world["cohort"], rounds, barrier, T0.timestamp()))
+        for _ in range(3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    assert platform_seconds(world["participant"]) == 30 * (rounds - 1)
