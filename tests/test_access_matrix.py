@@ -87,6 +87,9 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "people.invite_takeover": ("POST",
                                "/cohorts/{cohort}/people/{participant_membership}/takeover",
                                managers(400)),
+    # an empty form: no reason, 400 with a message
+    "people.cap_exemption": ("POST", "/cohorts/{cohort}/people/{participant_membership}/cap-exemption",
+                             managers(400)),
     "people.remove_member": ("POST", "/cohorts/{cohort}/people/{participant_membership}/remove",
                              managers(303)),
     "people.resend_invitation": ("POST", "/cohorts/{cohort}/invitations/{invitation}/resend",
@@ -192,6 +195,7 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
                           {**everyone(204), "anonymous": 401, "participant": 200}),
     "timecap.explore": ("GET", "/time/explore", PARTICIPANT_ONLY),
     "timecap.log": ("GET", "/time/log", PARTICIPANT_ONLY),
+    "timecap.delete_activity": ("POST", "/time/activities/999999/delete", participant_only(404)),
     # Privacy and the audit log.
     "privacy.export": ("GET", "/account/export", SIGNED_IN),
     "privacy.delete_account": ("POST", "/account/delete", {**everyone(400), "anonymous": 302}),

@@ -37,6 +37,8 @@ from dap.core.csv import write_csv
 from dap.core.forms import ConfirmForm, apply_domain_error, attempt
 from dap.errors import DomainError
 from dap.extensions import db, limiter
+from dap.timecap import services as timecap
+from dap.timecap.forms import ExemptionForm
 
 bp = Blueprint("people", __name__)
 
@@ -182,7 +184,7 @@ def import_people(cohort_id: int):
 
 
 def _member_page(cohort: Cohort, membership, *, status: int = 200, member_form=None,
-                 link_form=None, takeover_form=None):
+                 link_form=None, takeover_form=None, exemption_form=None):
     member_form = member_form or MemberForm(
         role=membership.role.value, team=str(membership.team_id or ""), prefix="member")
     member_form.team.choices = _team_choices(cohort)
@@ -197,6 +199,9 @@ def _member_page(cohort: Cohort, membership, *, status: int = 200, member_form=N
         patron_links=roster.patron_links_of(cohort, membership.user),
         invitation=people.latest_invitations([membership.id]).get(membership.id),
         confirm=ConfirmForm(), can_edit=policy.can_edit_cohort(current_user, cohort),
+        exemption_form=exemption_form or ExemptionForm(prefix="cap", formdata=None),
+        time_balance=timecap.balance(membership.user_id, cohort, exempt=membership.cap_exempt)
+        if membership.role is CohortRole.PARTICIPANT else None,
     ), status
 
 
@@ -235,6 +240,21 @@ def change_member(cohort_id: int, membership_id: int):
 
     return _member_action(cohort_id, membership_id, form_cls=MemberForm, prefix="member",
                           page_arg="member_form", act=act)
+
+
+@bp.post("/cohorts/<int:cohort_id>/people/<int:membership_id>/cap-exemption")
+@policy.signed_in
+def cap_exemption(cohort_id: int, membership_id: int):
+    """Exempt a participant from the platform-time cap, or end the exemption (audited)."""
+    def act(cohort, membership, form):
+        exempt = form.exempt.data == "1"
+        timecap.set_exemption(membership, actor=current_user, exempt=exempt,
+                              reason=form.reason.data or "")
+        return (f"{membership.user.name} is not capped now." if exempt
+                else f"{membership.user.name}'s platform time is capped again.")
+
+    return _member_action(cohort_id, membership_id, form_cls=ExemptionForm, prefix="cap",
+                          page_arg="exemption_form", act=act)
 
 
 @bp.post("/cohorts/<int:cohort_id>/people/<int:membership_id>/patrons")

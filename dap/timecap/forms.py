@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import DateField, HiddenField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
@@ -27,5 +27,9 @@ class WebActivityForm(FlaskForm):
 
 
 class ExemptionForm(FlaskForm):
+    """Exempt a participant from the cap (``exempt`` = "1", with a reason) or end it ("0")."""
+
+    exempt = HiddenField(default="1")
     reason = StringField("Reason", render_kw={"maxlength": 200},
-                         description="Supported digital, accessibility, …")
+                         description="Supported digital, accessibility, … Recorded in the "
+                                     "cohort's audit log.")

@@ -258,6 +258,37 @@ def log_web_activity(user: User, cohort: Cohort, *, actor: User, kind: ActivityK
     return activity
 
 
+EDIT_WINDOW = timedelta(hours=24)
+
+
+def can_delete(activity: WebActivity) -> bool:
+    """Logged web time can be taken back for 24 hours (a mistyped 300 for 30)."""
+    return now_utc() - activity.created_at < EDIT_WINDOW
+
+
+def delete_web_activity(activity: WebActivity) -> None:
+    """Take back a web activity logged in the last 24 hours.
+
+    :raise DomainError: when it is older.
+    """
+    if not can_delete(activity):
+        raise DomainError("Web time can be taken back for 24 hours; this entry is older.")
+    db.session.delete(activity)
+    db.session.flush()
+
+
+def week_activities(user_id: int, cohort: Cohort, *, today: date | None = None
+                    ) -> list[WebActivity]:
+    """This week's logged web activities, newest first (one query)."""
+    today = today or local_date(now_utc(), cohort.timezone)
+    monday = monday_of(today)
+    return list(db.session.scalars(
+        select(WebActivity).where(WebActivity.user_id == user_id,
+                                  WebActivity.cohort_id == cohort.id,
+                                  WebActivity.local_date.between(monday, today))
+        .order_by(WebActivity.local_date.desc(), WebActivity.id.desc())))
+
+
 # --- exemptions ---------------------------------------------------------------------------------
 
 

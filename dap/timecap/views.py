@@ -9,14 +9,14 @@ from wtforms.fields.choices import SelectChoice
 from dap import policy
 from dap.clock import local_date, now_utc
 from dap.content.library import current_library
-from dap.core.forms import attempt
+from dap.core.forms import ConfirmForm, attempt
 from dap.extensions import csrf, db
 from dap.plans import queries as plan_queries
 from dap.plans.models import GoalStatus
 from dap.timecap import services
 from dap.timecap.forms import WebActivityForm
 from dap.timecap.gate import allowed_when_capped, current_balance
-from dap.timecap.models import ActivityKind
+from dap.timecap.models import ActivityKind, WebActivity
 
 bp = Blueprint("timecap", __name__)
 
@@ -79,8 +79,10 @@ def _explore_page(found: services.Measured, form: WebActivityForm, *, status: in
                   template: str = "timecap/explore.html"):
     form.goal.choices = _goal_choices(found)
     figures = current_balance()
+    activities = services.week_activities(current_user.id, found.cohort)
     return render_template(
-        template, form=form, cohort=found.cohort, balance=figures,
+        template, form=form, cohort=found.cohort, balance=figures, activities=activities,
+        deletable={a.id for a in activities if services.can_delete(a)}, confirm=ConfirmForm(),
         challenge=services.challenge_for(current_user.id, found.cohort, current_library()),
         bookmarklet=_bookmarklet(), today=local_date(now_utc(), found.cohort.timezone),
     ), status
@@ -126,3 +128,19 @@ def log():
 
 def _kind(raw: str | None) -> ActivityKind | None:
     return ActivityKind(raw) if raw in {k.value for k in ActivityKind} else None
+
+
+@bp.post("/time/activities/<int:activity_id>/delete")
+@policy.signed_in
+@allowed_when_capped
+def delete_activity(activity_id: int):
+    """Take back web time logged in the last 24 hours (one's own only: others' are 404)."""
+    found = _measured_or_404()
+    activity = db.session.get(WebActivity, activity_id)
+    if activity is None or activity.user_id != current_user.id or activity.cohort_id != found.cohort.id:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if attempt(None, lambda: services.delete_web_activity(activity)):
+        flash("Taken back.", "success")
+    return redirect(url_for("timecap.explore", _anchor="this-week"), code=303)

@@ -220,3 +220,68 @@ def test_the_meter_is_only_for_participants(world, role_client):
     page = role_client("facilitator").get("/").get_data(as_text=True)
     assert 'id="time-meter"' not in page
     assert "heartbeat.js" not in page
+
+
+# --- exemptions by facilitators -----------------------------------------------------------
+
+
+def _member_page(world) -> str:
+    return f"/cohorts/{world['cohort']}/people/{world['participant_membership']}"
+
+
+def test_a_facilitator_exempts_a_participant_with_a_reason_and_it_is_audited(app, world,
+                                                                             role_client):
+    from dap.audit.models import AuditEvent
+
+    facilitator = role_client("facilitator")
+    page = facilitator.get(_member_page(world)).get_data(as_text=True)
+    assert "Platform time" in page
+    assert "Exempt them from the cap" in page
+    missing = post_form(facilitator, _member_page(world) + "/cap-exemption",
+                        {"cap-exempt": "1", "cap-reason": "  "})
+    assert missing.status_code == 400
+    assert "Enter a reason" in missing.get_data(as_text=True)
+    too_long = post_form(facilitator, _member_page(world) + "/cap-exemption",
+                         {"cap-exempt": "1", "cap-reason": "r" * 201})
+    assert too_long.status_code == 400
+    response = post_form(facilitator, _member_page(world) + "/cap-exemption",
+                         {"cap-exempt": "1", "cap-reason": "Uses a screen reader"})
+    assert response.status_code == 302
+    with app.app_context():
+        membership = db.session.get(Membership, world["participant_membership"])
+        assert (membership.cap_exempt, membership.cap_exempt_reason) == (
+            True, "Uses a screen reader")
+        event = db.session.scalar(select(AuditEvent).where(
+            AuditEvent.action == "timecap.exempted"))
+        assert event.actor_id == world["facilitator"]
+        assert event.subject_id == world["participant"]
+    page = facilitator.get(_member_page(world)).get_data(as_text=True)
+    assert "Uses a screen reader" in page
+    response = post_form(facilitator, _member_page(world) + "/cap-exemption", {"cap-exempt": "0"})
+    assert response.status_code == 302
+    with app.app_context():
+        membership = db.session.get(Membership, world["participant_membership"])
+        assert (membership.cap_exempt, membership.cap_exempt_reason) == (False, "")
+        assert db.session.scalar(select(AuditEvent.id).where(
+            AuditEvent.action == "timecap.exemption_ended")) is not None
+
+
+@pytest.mark.parametrize("role", ["participant", "patron"])
+def test_only_managers_exempt(app, world, role_client, role):
+    client = role_client(role)
+    response = post_form(client, _member_page(world) + "/cap-exemption",
+                         {"cap-exempt": "1", "cap-reason": "Please"})
+    assert response.status_code == 404
+    with app.app_context():
+        assert not db.session.get(Membership, world["participant_membership"]).cap_exempt
+
+
+def test_patrons_and_facilitators_cannot_be_exempted(app, world, role_client):
+    with app.app_context():
+        patron_membership = db.session.scalar(
+            select(Membership.id).where(Membership.user_id == world["patron"]))
+    response = post_form(role_client("facilitator"),
+                         f"/cohorts/{world['cohort']}/people/{patron_membership}/cap-exemption",
+                         {"cap-exempt": "1", "cap-reason": "x"})
+    assert response.status_code == 400
+    assert "Only participants are capped" in response.get_data(as_text=True)

@@ -144,3 +144,52 @@ def test_an_archived_cohort_takes_no_more_web_time(app, world, me):
     # archived cohorts are not measured: nothing to log against
     assert me.get("/time/log").status_code == 404
     assert post_form(me, "/time/log", GOOD).status_code == 404
+
+
+# --- taking back a mistaken entry ------------------------------------------------------------
+
+
+def _log_one(app, me) -> int:
+    assert post_form(me, "/time/log", GOOD).status_code == 303
+    with app.app_context():
+        return db.session.scalar(select(WebActivity.id))
+
+
+def test_an_entry_is_listed_and_can_be_taken_back_for_24_hours(app, me, frozen):
+    activity_id = _log_one(app, me)
+    page = me.get("/time/explore").get_data(as_text=True)
+    assert "Tried a poll tool" in page
+    assert "Take back" in page
+    frozen(datetime(2026, 11, 19, 9, 59, tzinfo=UTC))
+    response = post_form(me, f"/time/activities/{activity_id}/delete")
+    assert response.status_code == 303
+    assert _activities(app) == []
+
+
+def test_after_24_hours_an_entry_stays(app, me, frozen):
+    activity_id = _log_one(app, me)
+    frozen(datetime(2026, 11, 19, 10, 1, tzinfo=UTC))
+    assert "Take back" not in me.get("/time/explore").get_data(as_text=True)
+    response = post_form(me, f"/time/activities/{activity_id}/delete")
+    assert response.status_code == 303
+    assert "this entry is older" in me.get("/time/explore").get_data(as_text=True)
+    assert len(_activities(app)) == 1
+
+
+def test_someone_elses_entry_cannot_be_taken_back(app, world, me, login_as, role_client):
+    activity_id = _log_one(app, me)
+    with app.app_context():
+        from tests import factories
+
+        other = factories.make_user(name="Other Participant")
+        factories.add_member(db.session.get(Cohort, world["cohort"]), other,
+                             factories.CohortRole.PARTICIPANT)
+        db.session.commit()
+        them = login_as(other)
+    assert post_form(them, f"/time/activities/{activity_id}/delete").status_code == 404
+    assert post_form(role_client("facilitator"),
+                     f"/time/activities/{activity_id}/delete").status_code == 404
+    assert post_form(me, "/time/activities/2147483647/delete").status_code == 404
+    assert post_form(me, "/time/activities/abc/delete").status_code == 404
+    assert me.post(f"/time/activities/{activity_id}/delete").status_code == 400  # no CSRF
+    assert len(_activities(app)) == 1
