@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g, has_request_context, redirect, request, url_for
+from flask import Flask, current_app, g, has_request_context, jsonify, redirect, request, url_for
 from flask_login import current_user
 
 from dap.extensions import db
@@ -49,6 +49,28 @@ def current_balance() -> services.Balance | None:
     return g.timecap_balance
 
 
+def _wants_json() -> bool:
+    """Scripts and API clients get an answer they can read, not a redirect."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return request.path.startswith("/api/") or best == "application/json"
+
+
+def cap_reached_problem(found: services.Balance):
+    """RFC 9457 problem details with the stable code ``platform_cap_reached`` (403)."""
+    body = {
+        "type": "about:blank", "title": "This week's platform time is used up",
+        "status": 403, "code": "platform_cap_reached",
+        "detail": "Spend some time learning on the wider web and log it: that opens DAP again.",
+        "platform_minutes": found.platform_minutes, "allowance_minutes": found.allowance_minutes,
+        "web_minutes": found.web_minutes, "explore_url": url_for("timecap.explore"),
+        "log_url": url_for("timecap.log"),
+    }
+    response = jsonify(body)
+    response.status_code = 403
+    response.mimetype = "application/problem+json"
+    return response
+
+
 def register(app: Flask) -> None:
     @app.before_request
     def send_out_when_capped():
@@ -59,6 +81,8 @@ def register(app: Flask) -> None:
             return None
         if is_allowed_when_capped(request.endpoint):
             return None
+        if _wants_json():
+            return cap_reached_problem(found)
         return redirect(url_for("timecap.explore"), code=303)
 
     @app.after_request

@@ -285,3 +285,20 @@ def test_patrons_and_facilitators_cannot_be_exempted(app, world, role_client):
                          {"cap-exempt": "1", "cap-reason": "x"})
     assert response.status_code == 400
     assert "Only participants are capped" in response.get_data(as_text=True)
+
+
+def test_a_script_asking_for_json_gets_a_problem_with_a_stable_code(world, tab, low_cap):
+    me = _capped_tab(tab)
+    response = me.client.get(f"/cohorts/{world['cohort']}/plan",
+                             headers={"Accept": "application/json"})
+    assert response.status_code == 403
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["code"] == "platform_cap_reached"
+    assert body["status"] == 403
+    assert (body["platform_minutes"], body["allowance_minutes"]) == (1, 1)
+    assert body["log_url"] == "/time/log"
+    # a browser (HTML first) is redirected as before
+    browser = me.client.get(f"/cohorts/{world['cohort']}/plan",
+                            headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
+    assert browser.status_code == 303
