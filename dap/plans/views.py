@@ -31,6 +31,8 @@ from dap.plans.forms import (
     StatusForm,
 )
 from dap.plans.models import CheckIn, GoalStatus, Plan, PlanGoal, Visibility
+from dap.timecap.chart import weekly_chart
+from dap.timecap.queries import weekly_history
 
 bp = Blueprint("plans", __name__)
 
@@ -109,6 +111,9 @@ def plan(cohort_id: int, membership_id: int | None):
         next_step=services.next_step(seat.plan, goals, last_days=last_days, week=week,
                                      library=library),
         move_form=MoveForm(), library=library,
+        time_chart=weekly_chart(weekly_history(seat.participant.id, seat.cohort),
+                                weekly_cap=seat.cohort.platform_minutes_per_week,
+                                shows_platform=not seat.participant.is_managed),
     )
 
 
