@@ -44,8 +44,8 @@ def heartbeat():
     if found is None:
         return "", 204
     services.beat(current_user.id, found.cohort)
-    db.session.commit()
     figures = services.balance(current_user.id, found.cohort, exempt=found.exempt)
+    db.session.commit()  # after reading: nothing is expired and loaded again
     return jsonify(platform_minutes=figures.platform_minutes,
                    allowance_minutes=figures.allowance_minutes,
                    web_minutes=figures.web_minutes, capped=figures.capped,
