@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export FLASK_APP := dap
 
-.PHONY: install run test test-pg lint content-check bench scheduler clean
+.PHONY: install run test test-pg lint content-check bench bench-pg bench-gunicorn scheduler clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,6 +41,18 @@ content-check: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+#: PostgreSQL server on which the benches create (and drop) a throwaway database
+BENCH_PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+
+## The in-process bench on a throwaway PostgreSQL database
+bench-pg: install
+	$(BIN)/python bench/run.py --database postgresql --pg-url $(BENCH_PG_URL)
+
+## Heartbeat vs /healthz over HTTP: gunicorn, 4 workers, loopback; SQLite then PostgreSQL
+bench-gunicorn: install
+	$(BIN)/python bench/run.py --server gunicorn --database sqlite
+	$(BIN)/python bench/run.py --server gunicorn --database postgresql --pg-url $(BENCH_PG_URL)
 
 ## The job scheduler as its own process (production layout)
 scheduler: install

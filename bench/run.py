@@ -2,10 +2,13 @@
 
 Run from the project root (``make bench``)::
 
-    .venv/bin/python bench/run.py [--seconds 3] [--json bench/results/latest.json]
+    .venv/bin/python bench/run.py [--seconds 3] [--database sqlite|postgresql]
+    .venv/bin/python bench/run.py --server gunicorn [--database sqlite|postgresql]
 
-One process, the Flask test client (no network, no server), a temporary SQLite file with
-the demo data, production password-hash parameters and rate limiting off. See
+By default one process, the Flask test client (no network, no server), a throwaway
+database (SQLite file, or a new PostgreSQL database) with the demo data, production
+password-hash parameters and rate limiting off. ``--server gunicorn`` measures the
+heartbeat against /healthz over HTTP instead (bench/gunicorn_bench.py). See
 bench/README.md for what the numbers mean and what they do not.
 """
 
@@ -14,8 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import platform
 import re
+import signal
 import statistics
 import sys
 import tempfile
@@ -24,6 +29,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import gunicorn_bench
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import delete, event, func, select
@@ -39,8 +45,11 @@ from dap.plans.models import CheckIn, PlanGoal
 
 ROOT = Path(__file__).resolve().parent.parent
 
-DEFAULT_JSON = ROOT / "bench" / "results" / "latest.json"
+RESULTS = ROOT / "bench" / "results"
+DEFAULT_JSON = RESULTS / "latest.json"
 CSRF_RE = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="csrf_token"')
+META_CSRF_RE = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+HEARTBEAT_PATH = "/time/heartbeat"
 #: the cohort sizes (members) compared for queries per request
 SMALL_COHORT = 25
 LARGE_COHORT = 250
@@ -57,6 +66,7 @@ class Result:
     rps: float
     vs_healthz: float
     mean_ms: float
+    p50_ms: float
     p95_ms: float
     queries_per_request: float
 
@@ -71,10 +81,10 @@ class QueryCounter:
         self.count += 1
 
 
-def make_app(workdir: Path) -> Flask:
+def make_app(workdir: Path, database_url: str) -> Flask:
     app = create_app({
         "TESTING": False,  # production-like error handling; nothing here relies on TESTING
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{workdir / 'bench.sqlite3'}",
+        "SQLALCHEMY_DATABASE_URI": database_url,
         "SECRET_KEY": "bench-secret-key",
         "PASSWORD_HASH_PARAMS": None,  # the production argon2id profile
         "OUTBOX_DIR": str(workdir / "outbox"),
@@ -108,31 +118,34 @@ def signed_in(app: Flask, email: str) -> FlaskClient:
     return client
 
 
-def get_ok(client: FlaskClient, path: str, form: dict | None = None) -> None:
-    """GET ``path`` expecting 200, or POST ``form`` to it expecting a redirect."""
+def get_ok(client: FlaskClient, path: str, form: dict | None = None,
+           headers: dict | None = None, expect: tuple[int, ...] | None = None) -> None:
+    """GET ``path`` expecting 200, or POST ``form`` to it expecting a redirect (or the
+    statuses in ``expect``)."""
     if form is None:
-        response = client.get(path)
-        ok = response.status_code == 200
+        response = client.get(path, headers=headers)
+        ok = response.status_code in (expect or (200,))
     else:
-        response = client.post(path, data=form)
-        ok = response.status_code in (302, 303)
+        response = client.post(path, data=form, headers=headers)
+        ok = response.status_code in (expect or (302, 303))
     if not ok:
-        raise SystemExit(f"bench: {'POST' if form else 'GET'} {path} answered "
+        raise SystemExit(f"bench: {'GET' if form is None else 'POST'} {path} answered "
                          f"{response.status_code}")
     response.close()
 
 
 def measure(client: FlaskClient, path: str, seconds: float, counter: QueryCounter,
-            form: dict | None = None) -> dict:
+            form: dict | None = None, headers: dict | None = None,
+            expect: tuple[int, ...] | None = None) -> dict:
     for _ in range(5):  # warm up: template compilation, first connections
-        get_ok(client, path, form)
+        get_ok(client, path, form, headers, expect)
     latencies: list[float] = []
     counter.count = 0
     started = time.perf_counter()
     deadline = started + seconds
     while True:
         t0 = time.perf_counter()
-        get_ok(client, path, form)
+        get_ok(client, path, form, headers, expect)
         t1 = time.perf_counter()
         latencies.append(t1 - t0)
         if t1 >= deadline:
@@ -145,6 +158,7 @@ def measure(client: FlaskClient, path: str, seconds: float, counter: QueryCounte
         "seconds": round(elapsed, 3),
         "rps": n / elapsed,
         "mean_ms": statistics.fmean(latencies) * 1000,
+        "p50_ms": statistics.median(latencies) * 1000,
         "p95_ms": p95 * 1000,
         "queries_per_request": counter.count / n,
     }
@@ -215,9 +229,30 @@ def grow_cohort(members: int) -> int:
     return member_count(cohort.id)
 
 
-def run(seconds: float) -> dict:
-    with tempfile.TemporaryDirectory(prefix="dap-bench-") as tmp:
-        app = make_app(Path(tmp))
+def set_cap_exempt(email: str, exempt: bool) -> None:
+    """Exempt (or not) ``email``'s participant memberships from the platform-time cap. An
+    exempt participant's requests run the same code and queries (membership, balance, a
+    beat per page), they are only never sent out to Explore."""
+    user_id = db.session.scalar(select(User.id).where(User.email == email))
+    for membership in db.session.scalars(select(Membership).where(
+            Membership.user_id == user_id, Membership.role == CohortRole.PARTICIPANT)):
+        membership.cap_exempt = exempt
+        membership.cap_exempt_reason = "bench" if exempt else ""
+    db.session.commit()
+
+
+def meta_csrf_token(client: FlaskClient) -> str:
+    """The page token a measured participant's scripts send (``<meta name="csrf-token">``)."""
+    match = META_CSRF_RE.search(client.get("/").get_data(as_text=True))
+    if not match:
+        raise SystemExit("bench: no <meta name=csrf-token> on the participant's dashboard")
+    return match.group(1)
+
+
+def run(seconds: float, database: str, pg_server: str) -> dict:
+    with tempfile.TemporaryDirectory(prefix="dap-bench-") as tmp, \
+            gunicorn_bench.throwaway_database(database, Path(tmp), pg_server) as database_url:
+        app = make_app(Path(tmp), database_url)
         with app.app_context():
             db.create_all()
             # PASSWORD_HASH_PARAMS None means the production profile, HashParams()'s defaults.
@@ -247,7 +282,6 @@ def run(seconds: float) -> dict:
             "admin": signed_in(app, "admin@example.org"),
         }
         cases = [
-            ("healthz", "anonymous", "/healthz"),
             ("sign-in page (anonymous)", "anonymous", "/login"),
             ("dashboard (participant)", "participant", "/"),
             ("dashboard (facilitator)", "facilitator", "/"),
@@ -264,10 +298,24 @@ def run(seconds: float) -> dict:
             "progress": "40", "minutes": "10", "note": "bench check-in",
         }
         results: list[Result] = []
-        baseline = None
+        m = measure(clients["anonymous"], "/healthz", seconds, counter)
+        baseline = m["rps"]
+        results.append(Result(name="healthz", method="GET", path="/healthz", vs_healthz=1.0, **m))
+        # The heartbeat of a measured participant (not exempt): an atomic upsert, a commit
+        # and this week's balance; JSON 200 (204 would mean "not measured").
+        m = measure(clients["participant"], HEARTBEAT_PATH, seconds, counter, form={},
+                    headers={"X-CSRFToken": meta_csrf_token(clients["participant"])},
+                    expect=(200,))
+        results.append(Result(name="heartbeat POST", method="POST", path=HEARTBEAT_PATH,
+                              vs_healthz=m["rps"] / baseline, **m))
+        # Every participant request counts as platform time, so a long run could use up the
+        # week's allowance and the participant's pages would answer 303 (to Explore). With
+        # the exemption they run the same queries and still render.
+        with app.app_context():
+            set_cap_exempt("participant@example.org", True)
+            db.session.remove()
         for name, who, path in cases:
             m = measure(clients[who], path, seconds, counter)
-            baseline = baseline or m["rps"]
             results.append(Result(name=name, method="GET", path=path, vs_healthz=m["rps"] / baseline,
                                   **m))
         check_in_path = f"{goal_path}/check-ins"
@@ -312,13 +360,8 @@ def run(seconds: float) -> dict:
             db.engine.dispose()
 
     return {
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "python_implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "database": "sqlite (temporary file)",
-        "seconds_per_case": seconds,
+        "database": ("sqlite (temporary file)" if database == "sqlite"
+                     else "postgresql (throwaway database)"),
         "results": [asdict(r) for r in results],
         "scaling": {
             "participants_before": participants_before,
@@ -344,13 +387,14 @@ def run(seconds: float) -> dict:
 def print_report(report: dict) -> None:
     print(f"DAP bench · {report['date']} · Python {report['python']} · {report['platform']}")
     print(f"{report['database']}, test client, {report['seconds_per_case']:g} s per case\n")
-    header = f"{'case':<26} {'path':<36} {'req/s':>8} {'vs healthz':>10} {'mean ms':>8} {'p95 ms':>8} " \
-             f"{'queries/req':>11}"
+    header = f"{'case':<26} {'path':<36} {'req/s':>8} {'vs healthz':>10} {'mean ms':>8} " \
+             f"{'p50 ms':>7} {'p95 ms':>8} {'queries/req':>11}"
     print(header)
     print("-" * len(header))
     for r in report["results"]:
         print(f"{r['name']:<26} {r['path']:<36} {r['rps']:>8.0f} {r['vs_healthz']:>10.2f} "
-              f"{r['mean_ms']:>8.2f} {r['p95_ms']:>8.2f} {r['queries_per_request']:>11.1f}")
+              f"{r['mean_ms']:>8.2f} {r['p50_ms']:>7.2f} {r['p95_ms']:>8.2f} "
+              f"{r['queries_per_request']:>11.1f}")
     s = report["scaling"]
     print(f"\nqueries per request as the cohort grows ({s['participants_before']} -> "
           f"{s['participants_after']} members; the new ones all linked to the demo patron)")
@@ -371,19 +415,66 @@ def print_report(report: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=3.0,
-                        help="how long to measure each case (default 3)")
-    parser.add_argument("--json", type=Path, default=DEFAULT_JSON,
-                        help=f"where to write the results (default {DEFAULT_JSON.relative_to(ROOT)})")
+    parser.add_argument("--seconds", type=float, default=None,
+                        help="how long to measure each case (default 3, or 10 with "
+                             "--server gunicorn)")
+    parser.add_argument("--json", type=Path, default=None,
+                        help=f"where to write the results (default {DEFAULT_JSON.relative_to(ROOT)}, "
+                             "or latest-<server>-<database>.json beside it for the other modes)")
+    parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="a temporary SQLite file (default) or a throwaway PostgreSQL database")
+    parser.add_argument("--pg-url", default=None,
+                        help="PostgreSQL server to create the throwaway database on (default "
+                             "$DAP_BENCH_DATABASE_URL or "
+                             f"{gunicorn_bench.DEFAULT_PG_SERVER})")
+    parser.add_argument("--server", choices=("test-client", "gunicorn"), default="test-client",
+                        help="in-process test client (default), or gunicorn with "
+                             f"{gunicorn_bench.WORKERS} workers on 127.0.0.1 (heartbeat and "
+                             "/healthz only)")
+    parser.add_argument("--clients", type=int, default=8,
+                        help="--server gunicorn: concurrent client threads (default 8)")
+    parser.add_argument("--wsgi", default="wsgi:app",
+                        help="--server gunicorn: the application to serve (default wsgi:app; "
+                             "another module on PYTHONPATH to try a change without editing dap/)")
     args = parser.parse_args(argv)
-    if args.seconds <= 0:
-        parser.error("--seconds must be positive")
+    if args.seconds is None:
+        args.seconds = 10.0 if args.server == "gunicorn" else 3.0
+    if args.seconds <= 0 or (args.server == "gunicorn" and args.seconds > 40):
+        parser.error("--seconds must be positive (at most 40 with --server gunicorn)")
+    if args.clients < 1:
+        parser.error("--clients must be at least 1")
+    if args.json is None:
+        args.json = (DEFAULT_JSON if (args.server, args.database) == ("test-client", "sqlite")
+                     else RESULTS / f"latest-{args.server}-{args.database}.json")
+    # SIGTERM (a CI timeout, kill) unwinds like Ctrl-C: gunicorn stopped, database dropped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    pg_server = gunicorn_bench.pg_server_url(args.pg_url)
+    about = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "python_implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+        "seconds_per_case": args.seconds,
+    }
 
-    report = run(args.seconds)
-    print_report(report)
+    if args.server == "gunicorn":
+        try:
+            report = about | gunicorn_bench.run(args.database, args.seconds, args.clients,
+                                                     pg_server, args.wsgi)
+        except gunicorn_bench.BenchError as error:
+            print(f"bench: {error}", file=sys.stderr)
+            return 2
+        gunicorn_bench.print_report(report)
+    else:
+        report = about | run(args.seconds, args.database, pg_server)
+        print_report(report)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"\nwritten to {args.json}")
+    if args.server == "gunicorn":
+        return 1 if any(r["errors"] for r in report["results"]) else 0
     rows = report["scaling"]["queries_per_request"] + report["plan_scaling"]["queries_per_request"]
     return 1 if any(row["grows"] for row in rows) else 0
 
