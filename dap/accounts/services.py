@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 
 from dap.accounts.models import User, UserSession
 from dap.clock import now_utc
@@ -291,6 +291,15 @@ def end_session(user: User) -> None:
         )
 
 
+#: built once: every request of a signed-in person runs it
+_SESSION_USER = (
+    select(User).join(UserSession, UserSession.user_id == User.id)
+    .where(User.id == bindparam("user_id"), User.session_epoch == bindparam("epoch"),
+           User.is_active.is_(True), UserSession.token_hash == bindparam("token_hash"),
+           UserSession.created_at > bindparam("since"))
+)
+
+
 def load_session_user(identity: str, *, max_age: timedelta) -> User | None:
     """The active user for a Flask-Login identity ``"<id>:<epoch>:<token>"``, or ``None``
     when the session was signed out, ended everywhere, is older than ``max_age``, or the
@@ -299,13 +308,9 @@ def load_session_user(identity: str, *, max_age: timedelta) -> User | None:
     if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or not parts[2]:
         return None
     user_id, epoch, token = int(parts[0]), int(parts[1]), parts[2]
-    user = db.session.scalar(
-        select(User)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(User.id == user_id, User.session_epoch == epoch, User.is_active.is_(True),
-               UserSession.token_hash == _token_hash(token),
-               UserSession.created_at > now_utc() - max_age)
-    )
+    user = db.session.scalar(_SESSION_USER, {
+        "user_id": user_id, "epoch": epoch, "token_hash": _token_hash(token),
+        "since": now_utc() - max_age})
     if user is not None:
         user.session_token = token
     return user

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, select, text
 
 from dap.accounts.models import User
 from dap.audit.services import record
@@ -46,12 +46,38 @@ BACKDATE_DAYS = 14
 
 
 @dataclass(frozen=True)
+class CapRules:
+    """What the cap needs of a cohort (read as plain columns: the heartbeat loads it on
+    every beat, and an ORM entity costs more than the rest of the beat)."""
+
+    id: int
+    timezone: str
+    start_date: date
+    platform_minutes_per_week: int
+    web_share: float
+    grace_minutes: int
+    is_archived: bool = False
+
+
+@dataclass(frozen=True)
 class Measured:
-    """A measured participant's membership and the cohort whose rules apply."""
+    """A measured participant's membership and the rules of the cohort that apply."""
 
     membership_id: int
-    cohort: Cohort
+    cohort: CapRules
     exempt: bool
+
+
+#: built once: the heartbeat runs this for every beat of every learner
+_MEASURED = (
+    select(Membership.id, Membership.cap_exempt, Cohort.id, Cohort.timezone, Cohort.start_date,
+           Cohort.platform_minutes_per_week, Cohort.web_share, Cohort.grace_minutes)
+    .join(Cohort, Cohort.id == Membership.cohort_id)
+    .where(Membership.user_id == bindparam("user_id"),
+           Membership.role == CohortRole.PARTICIPANT,
+           Membership.status == MembershipStatus.ACTIVE, Cohort.is_archived.is_(False))
+    .order_by(Cohort.start_date.desc(), Cohort.id.desc()).limit(1)
+)
 
 
 def measured(user: User) -> Measured | None:
@@ -59,16 +85,10 @@ def measured(user: User) -> Measured | None:
     (patrons, facilitators, admins, people in no running cohort). One query."""
     if not getattr(user, "is_authenticated", False) or getattr(user, "is_managed", False):
         return None
-    row = db.session.execute(
-        select(Membership.id, Membership.cap_exempt, Cohort)
-        .join(Cohort, Cohort.id == Membership.cohort_id)
-        .where(Membership.user_id == user.id, Membership.role == CohortRole.PARTICIPANT,
-               Membership.status == MembershipStatus.ACTIVE, Cohort.is_archived.is_(False))
-        .order_by(Cohort.start_date.desc(), Cohort.id.desc()).limit(1)
-    ).first()
+    row = db.session.execute(_MEASURED, {"user_id": user.id}).first()
     if row is None:
         return None
-    return Measured(membership_id=row[0], exempt=row[1], cohort=row[2])
+    return Measured(membership_id=row[0], exempt=row[1], cohort=CapRules(*row[2:]))
 
 
 # --- heartbeats ---------------------------------------------------------------------------------
@@ -95,7 +115,7 @@ ON CONFLICT (user_id, day) DO UPDATE SET
 """)
 
 
-def beat(user_id: int, cohort: Cohort) -> None:
+def beat(user_id: int, cohort: Cohort | CapRules) -> None:
     """Count a heartbeat (or a page request) of a measured participant: one atomic
     statement, safe under several workers and processes (the row is locked by the upsert;
     the first beat of a day reads the gap from the day before). Does not commit."""
@@ -148,7 +168,7 @@ class Balance:
         return max(0, self.weekly_cap - self.allowance_minutes)
 
 
-def allowance(cohort: Cohort, web_minutes: int) -> int:
+def allowance(cohort: Cohort | CapRules, web_minutes: int) -> int:
     """Allowed platform minutes this week: min(weekly cap, web × (1 − share) / share +
     grace), rounded down to whole minutes."""
     share = cohort.web_share
@@ -156,25 +176,35 @@ def allowance(cohort: Cohort, web_minutes: int) -> int:
     return min(cohort.platform_minutes_per_week, math.floor(earned + 1e-9) + cohort.grace_minutes)
 
 
-def balance(user_id: int, cohort: Cohort, *, exempt: bool = False,
+_WEEK = {"user_id": bindparam("user_id"), "cohort_id": bindparam("cohort_id"),
+         "monday": bindparam("monday"), "sunday": bindparam("sunday")}
+#: built once (the heartbeat answers it on every beat): platform seconds, logged web
+#: minutes and check-in minutes of one participant's week
+_BALANCE = select(
+    select(func.coalesce(func.sum(PlatformDay.seconds), 0))
+    .where(PlatformDay.user_id == _WEEK["user_id"],
+           PlatformDay.day.between(_WEEK["monday"], _WEEK["sunday"]))
+    .scalar_subquery(),
+    select(func.coalesce(func.sum(WebActivity.minutes), 0))
+    .where(WebActivity.user_id == _WEEK["user_id"], WebActivity.cohort_id == _WEEK["cohort_id"],
+           WebActivity.local_date.between(_WEEK["monday"], _WEEK["sunday"]))
+    .scalar_subquery(),
+    select(func.coalesce(func.sum(CheckIn.minutes), 0))
+    .join(Plan, Plan.id == CheckIn.plan_id)
+    .where(Plan.participant_id == _WEEK["user_id"], Plan.cohort_id == _WEEK["cohort_id"],
+           CheckIn.local_date.between(_WEEK["monday"], _WEEK["sunday"]))
+    .scalar_subquery(),
+)
+
+
+def balance(user_id: int, cohort: Cohort | CapRules, *, exempt: bool = False,
             today: date | None = None) -> Balance:
     """This week's figures for a participant (one query)."""
     today = today or local_date(now_utc(), cohort.timezone)
     monday = monday_of(today)
-    sunday = monday + timedelta(days=6)
-    platform = (select(func.coalesce(func.sum(PlatformDay.seconds), 0))
-                .where(PlatformDay.user_id == user_id, PlatformDay.day.between(monday, sunday))
-                .scalar_subquery())
-    logged = (select(func.coalesce(func.sum(WebActivity.minutes), 0))
-              .where(WebActivity.user_id == user_id, WebActivity.cohort_id == cohort.id,
-                     WebActivity.local_date.between(monday, sunday))
-              .scalar_subquery())
-    checked = (select(func.coalesce(func.sum(CheckIn.minutes), 0))
-               .join(Plan, Plan.id == CheckIn.plan_id)
-               .where(Plan.participant_id == user_id, Plan.cohort_id == cohort.id,
-                      CheckIn.local_date.between(monday, sunday))
-               .scalar_subquery())
-    seconds, web_logged, web_checked = db.session.execute(select(platform, logged, checked)).one()
+    seconds, web_logged, web_checked = db.session.execute(_BALANCE, {
+        "user_id": user_id, "cohort_id": cohort.id, "monday": monday,
+        "sunday": monday + timedelta(days=6)}).one()
     web = int(web_logged) + int(web_checked)
     return Balance(platform_seconds=int(seconds), web_minutes=web,
                    allowance_minutes=allowance(cohort, web),
@@ -212,7 +242,7 @@ def clean_url(raw: str | None, *, field: str = "url") -> str:
     return url
 
 
-def log_web_activity(user: User, cohort: Cohort, *, actor: User, kind: ActivityKind | None,
+def log_web_activity(user: User, cohort: Cohort | CapRules, *, actor: User, kind: ActivityKind | None,
                      title: str, url: str, minutes: int | None, goal_id: int | None,
                      note: str, day: date | None) -> WebActivity:
     """Record time spent learning on the wider web.
@@ -277,7 +307,7 @@ def delete_web_activity(activity: WebActivity) -> None:
     db.session.flush()
 
 
-def week_activities(user_id: int, cohort: Cohort, *, today: date | None = None
+def week_activities(user_id: int, cohort: Cohort | CapRules, *, today: date | None = None
                     ) -> list[WebActivity]:
     """This week's logged web activities, newest first (one query)."""
     today = today or local_date(now_utc(), cohort.timezone)
@@ -326,7 +356,7 @@ class Challenge:
     link: str
 
 
-def challenge_for(user_id: int, cohort: Cohort, library, *, today: date | None = None
+def challenge_for(user_id: int, cohort: Cohort | CapRules, library, *, today: date | None = None
                   ) -> Challenge | None:
     """A "try it on the web" challenge from the participant's active library goals, a
     different one each day; from the library's starter goals when they have none yet (one
