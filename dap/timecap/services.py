@@ -85,7 +85,7 @@ def measured(user: User) -> Measured | None:
     (patrons, facilitators, admins, people in no running cohort). One query."""
     if not getattr(user, "is_authenticated", False) or getattr(user, "is_managed", False):
         return None
-    row = db.session.execute(_MEASURED, {"user_id": user.id}).first()
+    row = db.session.connection().execute(_MEASURED, {"user_id": user.id}).first()
     if row is None:
         return None
     return Measured(membership_id=row[0], exempt=row[1], cohort=CapRules(*row[2:]))
@@ -120,7 +120,7 @@ def beat(user_id: int, cohort: Cohort | CapRules) -> None:
     statement, safe under several workers and processes (the row is locked by the upsert;
     the first beat of a day reads the gap from the day before). Does not commit."""
     now = now_utc()
-    db.session.execute(_BEAT, {
+    db.session.connection().execute(_BEAT, {
         "user_id": user_id, "day": local_date(now, cohort.timezone),
         "now": int(now.timestamp()), "max_gap": MAX_GAP, "max_credit": MAX_CREDIT,
     })
@@ -202,7 +202,7 @@ def balance(user_id: int, cohort: Cohort | CapRules, *, exempt: bool = False,
     """This week's figures for a participant (one query)."""
     today = today or local_date(now_utc(), cohort.timezone)
     monday = monday_of(today)
-    seconds, web_logged, web_checked = db.session.execute(_BALANCE, {
+    seconds, web_logged, web_checked = db.session.connection().execute(_BALANCE, {
         "user_id": user_id, "cohort_id": cohort.id, "monday": monday,
         "sunday": monday + timedelta(days=6)}).one()
     web = int(web_logged) + int(web_checked)

@@ -40,11 +40,12 @@ def heartbeat():
     """A visible page's beat (every 30 s). Answers this week's figures so the meter keeps
     up, and whether the participant is now capped. Not measured: 204, nothing stored."""
     csrf.protect()
-    found = services.measured(current_user)
+    me = current_user._get_current_object()
+    found = services.measured(me)
     if found is None:
         return "", 204
-    services.beat(current_user.id, found.cohort)
-    figures = services.balance(current_user.id, found.cohort, exempt=found.exempt)
+    services.beat(me.id, found.cohort)
+    figures = services.balance(me.id, found.cohort, exempt=found.exempt)
     db.session.commit()  # after reading: nothing is expired and loaded again
     return jsonify(platform_minutes=figures.platform_minutes,
                    allowance_minutes=figures.allowance_minutes,
