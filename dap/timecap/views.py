@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -24,8 +24,6 @@ bp = Blueprint("timecap", __name__)
 def _measured_or_404() -> services.Measured:
     """Only measured participants have platform time to balance."""
     current_balance()
-    from flask import g
-
     found = g.get("timecap_measured")
     if found is None:
         abort(404)
