@@ -169,12 +169,75 @@ def load_demo(*, params: HashParams, timezone: str = "Europe/London") -> str:
         db.session.add(PatronLink(cohort=leaders, patron=second_patron, participant=person))
     db.session.flush()
     goals = _demo_plans(cohort, participants[:6])
+    _demo_time(cohort, participants[:6])
+    _demo_reviews(cohort, participants[:2], patron)
     return (f"{goals} plan goals with check-ins, "
             f"1 organisation, {len(teams)} teams, 2 cohorts (one volunteer), "
             f"{len(participants) + len(leader_people)} participants with accounts "
             "(and the demo patron also a participant in the second cohort), 1 kept for "
             "them by the facilitator, 1 invited, 2 patrons, 2 facilitators, 1 admin")
 
+
+def _demo_time(cohort: Cohort, people: list[User]) -> None:
+    """Past weeks of platform and web time (since the cohort started), so the time chart
+    has a history. This week
+    gets web time but next to no platform time: the demo participants are never capped."""
+    from dap.clock import local_date
+    from dap.timecap.models import ActivityKind, PlatformDay, WebActivity
+
+    today = local_date(now_utc(), cohort.timezone)
+    monday = today - timedelta(days=today.weekday())
+    kinds = list(ActivityKind)
+    for n, person in enumerate(people):
+        for week in range(1, 5):
+            start = monday - timedelta(days=7 * week)
+            for d, day in enumerate((start + timedelta(days=1), start + timedelta(days=3))):
+                if day < cohort.start_date:
+                    continue
+                db.session.add(PlatformDay(user_id=person.id, day=day,
+                                           seconds=480 + 120 * ((n + week + d) % 4),
+                                           last_beat=0))
+                db.session.add(WebActivity(
+                    user_id=person.id, cohort_id=cohort.id, kind=kinds[(n + d) % len(kinds)],
+                    title=DEMO_WEB[(n + week + d) % len(DEMO_WEB)], minutes=15 + 5 * ((n + d) % 3),
+                    local_date=day + timedelta(days=1), created_by_id=person.id,
+                    created_at=now_utc() - (today - day)))
+        db.session.add(WebActivity(user_id=person.id, cohort_id=cohort.id, kind=ActivityKind.READ,
+                                   title=DEMO_WEB[n % len(DEMO_WEB)], minutes=20, local_date=monday,
+                                   created_by_id=person.id))
+    db.session.flush()
+
+
+def _demo_reviews(cohort: Cohort, people: list[User], patron: User) -> None:
+    """One plan reviewed by its patron (with a comment), one waiting for a facilitator."""
+    from dap.plans.models import PlanComment, PlanReview, PlanState, ReviewStatus
+    from dap.plans.services import plan_for
+
+    reviewed, waiting = (plan_for(cohort, person) for person in people)
+    db.session.add(PlanReview(plan=reviewed, requested_by_id=reviewed.participant_id,
+                              reviewer_id=patron.id, message="Is this too much for a month?",
+                              status=ReviewStatus.DONE, closed_at=now_utc() - timedelta(days=4),
+                              closed_by_id=patron.id, created_at=now_utc() - timedelta(days=6),
+                              comment="A good balance. Start with the listening goal."))
+    db.session.add(PlanComment(plan=reviewed, author_id=patron.id,
+                               created_at=now_utc() - timedelta(days=4),
+                               body="Love the poll idea. Shall we try it at the team meeting?"))
+    reviewed.state = PlanState.ACTIVE
+    db.session.add(PlanReview(plan=waiting, requested_by_id=waiting.participant_id,
+                              message="Could someone check my target dates?",
+                              created_at=now_utc() - timedelta(days=1)))
+    waiting.state = PlanState.IN_REVIEW
+    db.session.flush()
+
+
+DEMO_WEB = [
+    "Read a guide to writing for screens",
+    "Tried a free survey tool",
+    "Joined a discussion on the council's community forum",
+    "Made a short video of the recycling route",
+    "Shared a residents' tips thread on the intranet",
+    "Compared three password managers",
+]
 
 #: (library slug or None for an own goal, title for own goals, progress steps)
 DEMO_GOALS = [
