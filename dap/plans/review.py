@@ -9,7 +9,6 @@ dedup keys, so repeating a request never sends twice.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from sqlalchemy import and_, case, exists, or_, select, true
@@ -36,28 +35,12 @@ from dap.plans.models import (
     Visibility,
 )
 from dap.plans.services import audit_on_behalf
+from dap.text import clean_text
 
 MESSAGE_MAX = 500
 COMMENT_MAX = 2000
 NOTE_MAX = 500
 
-#: control characters other than tab and newline (a NUL cannot even be stored on PostgreSQL)
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def _plain(value: str | None, *, field: str, max_len: int, label: str,
-           required: bool = False) -> str:
-    """Trimmed plain text with Unix line ends and no control characters.
-
-    :raise DomainError: naming ``field`` when empty but required, or too long.
-    """
-    text = _CONTROL_RE.sub("", (value or "").replace("\r\n", "\n").replace("\r", "\n")).strip()
-    if required and not text:
-        raise DomainError(f"Enter {label}.", field=field)
-    if len(text) > max_len:
-        raise DomainError(f"Use at most {max_len} characters (this has {len(text)}).",
-                          field=field)
-    return text
 
 
 def _check_open(cohort: Cohort) -> None:
@@ -227,7 +210,7 @@ def request_review(plan: Plan, *, actor: User, reviewer: User | None, message: s
         (``reviewer``), a message too long (``message``).
     """
     _check_open(plan.cohort)
-    message = _plain(message, field="message", max_len=MESSAGE_MAX, label="a message")
+    message = clean_text(message, field="message", max_len=MESSAGE_MAX, label="a message")
     if reviewer is not None and reviewer.id not in {r.user.id for r in reviewers_for(plan)}:
         raise DomainError("Choose one of the patrons or facilitators in the list.",
                           field="reviewer")
@@ -310,7 +293,7 @@ def complete_review(review: PlanReview, *, reviewer: User, comment: str,
     if not may_complete(review, reviewer):
         raise DomainError("Only the person asked, or a facilitator of the cohort, can mark "
                           "this review done.")
-    review.comment = _plain(comment, field="comment", max_len=COMMENT_MAX,
+    review.comment = clean_text(comment, field="comment", max_len=COMMENT_MAX,
                             label="an overall comment")
     review.status = ReviewStatus.DONE
     review.closed_at = now_utc()
@@ -341,7 +324,7 @@ def comment(plan: Plan, *, author: User, goal: PlanGoal | None, body: str) -> Pl
     if goal is not None and goal.plan_id != plan.id:
         raise DomainError("That goal is not in this plan.")
     entry = PlanComment(plan=plan, goal=goal, author_id=author.id,
-                        body=_plain(body, field="body", max_len=COMMENT_MAX, label="a comment",
+                        body=clean_text(body, field="body", max_len=COMMENT_MAX, label="a comment",
                                     required=True))
     db.session.add(entry)
     db.session.flush()
@@ -360,7 +343,7 @@ def suggest_goal(plan: Plan, *, by: User, library_goal: LibraryGoal, note: str,
         already suggested and still open (``slug``); a note too long (``note``).
     """
     _check_open(plan.cohort)
-    note = _plain(note, field="note", max_len=NOTE_MAX, label="a note")
+    note = clean_text(note, field="note", max_len=NOTE_MAX, label="a note")
     in_plan = select(PlanGoal.id).where(PlanGoal.plan_id == plan.id,
                                         PlanGoal.library_slug == library_goal.slug,
                                         PlanGoal.status != GoalStatus.DROPPED)

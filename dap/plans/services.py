@@ -26,6 +26,7 @@ from dap.plans.models import (
     SuggestionStatus,
     Visibility,
 )
+from dap.text import clean_text
 
 CHECK_IN_EDIT_WINDOW = timedelta(hours=24)
 MAX_MINUTES = 600
@@ -68,16 +69,6 @@ def validate_target_date(cohort: Cohort, target: date | None) -> date | None:
         raise DomainError("That is too far ahead: choose a date within a year of the "
                           "programme's end.", field="target_date")
     return target
-
-
-def _text(value: str | None, *, field: str, max_len: int, label: str,
-          required: bool = False) -> str:
-    text = (value or "").strip()
-    if required and not text:
-        raise DomainError(f"Enter {label}.", field=field)
-    if len(text) > max_len:
-        raise DomainError(f"Use at most {max_len} characters.", field=field)
-    return text
 
 
 def validate_minutes(minutes: int | None, *, field: str = "minutes") -> int | None:
@@ -133,7 +124,7 @@ def adopt_goal(plan: Plan, library_goal: LibraryGoal, *, actor: User, why: str =
 
     :raise DomainError: when it is already in the plan, or a field is wrong.
     """
-    why = _text(why, field="why", max_len=WHY_MAX, label="why it matters to you")
+    why = clean_text(why, field="why", max_len=WHY_MAX, label="why it matters to you")
     target_date = validate_target_date(plan.cohort, target_date)
     existing = db.session.scalar(
         select(PlanGoal).where(PlanGoal.plan_id == plan.id,
@@ -183,8 +174,8 @@ def write_goal(plan: Plan, *, actor: User, title: str, why: str = "",
     """
     goal = PlanGoal(
         plan=plan, library_slug=None,
-        title=_text(title, field="title", max_len=TITLE_MAX, label="a title", required=True),
-        why=_text(why, field="why", max_len=WHY_MAX, label="why it matters to you"),
+        title=clean_text(title, field="title", max_len=TITLE_MAX, label="a title", required=True),
+        why=clean_text(why, field="why", max_len=WHY_MAX, label="why it matters to you"),
         target_date=validate_target_date(plan.cohort, target_date), visibility=visibility,
         status=GoalStatus.ACTIVE, position=_next_position(plan), created_by_id=actor.id,
     )
@@ -200,9 +191,9 @@ def update_goal(goal: PlanGoal, *, title: str | None, why: str, target_date: dat
     :raise DomainError: naming the wrong field.
     """
     if title is not None and goal.library_slug is None:
-        goal.title = _text(title, field="title", max_len=TITLE_MAX, label="a title",
+        goal.title = clean_text(title, field="title", max_len=TITLE_MAX, label="a title",
                            required=True)
-    goal.why = _text(why, field="why", max_len=WHY_MAX, label="why it matters to you")
+    goal.why = clean_text(why, field="why", max_len=WHY_MAX, label="why it matters to you")
     goal.target_date = validate_target_date(goal.plan.cohort, target_date)
     goal.visibility = visibility
     db.session.flush()
@@ -216,7 +207,7 @@ def set_status(goal: PlanGoal, *, status: GoalStatus, reason: str = "") -> None:
     if status is GoalStatus.DONE:
         raise DomainError("Use “Mark as done” to finish a goal.")
     if status is GoalStatus.DROPPED:
-        goal.drop_reason = _text(reason, field="reason", max_len=300,
+        goal.drop_reason = clean_text(reason, field="reason", max_len=300,
                                  label="a short reason (it helps your facilitator)",
                                  required=True)
     else:
@@ -250,7 +241,7 @@ def complete_goal(goal: PlanGoal, *, actor: User, reflection: str, evidence: lis
 
     :raise DomainError: without a reflection, or with a link that is not http(s).
     """
-    goal.reflection = _text(reflection, field="reflection", max_len=REFLECTION_MAX,
+    goal.reflection = clean_text(reflection, field="reflection", max_len=REFLECTION_MAX,
                             label="a few words on what you did and learnt", required=True)
     goal.evidence = _clean_evidence(evidence)
     goal.status = GoalStatus.DONE
@@ -289,7 +280,7 @@ def check_in(goal: PlanGoal, *, actor: User, progress: int | None, minutes: int 
         raise DomainError("This goal is finished or dropped; start it again to check in.")
     progress = validate_progress(progress)
     minutes = validate_minutes(minutes)
-    note = _text(note, field="note", max_len=NOTE_MAX, label="a note")
+    note = clean_text(note, field="note", max_len=NOTE_MAX, label="a note")
     if progress is None and minutes is None and not note:
         raise DomainError("Add progress, minutes or a note.", field="note")
     now = now_utc()
@@ -322,7 +313,7 @@ def edit_check_in(entry: CheckIn, *, progress: int | None, minutes: int | None,
     # validate everything before touching the entry, so a refused edit keeps the original
     progress = validate_progress(progress)
     minutes = validate_minutes(minutes)
-    note = _text(note, field="note", max_len=NOTE_MAX, label="a note")
+    note = clean_text(note, field="note", max_len=NOTE_MAX, label="a note")
     if progress is None and minutes is None and not note:
         raise DomainError("Add progress, minutes or a note.", field="note")
     entry.progress, entry.minutes, entry.note = progress, minutes, note
@@ -448,7 +439,7 @@ def pause_plan(plan: Plan, *, actor: User, until: date | None, reason: str,
     if until > today + MAX_PAUSE:
         raise DomainError("Pauses are up to three months; you can pause again after that.",
                           field="until")
-    plan.pause_reason = _text(reason, field="reason", max_len=200,
+    plan.pause_reason = clean_text(reason, field="reason", max_len=200,
                               label="a reason (illness, leave, a busy time…)", required=True)
     plan.paused_from = today
     plan.paused_until = until

@@ -29,6 +29,7 @@ from dap.cohorts.models import Cohort, CohortRole, Membership, MembershipStatus
 from dap.errors import DomainError
 from dap.extensions import db
 from dap.plans.models import CheckIn, GoalStatus, Plan, PlanGoal
+from dap.text import clean_text
 from dap.timecap.models import ActivityKind, PlatformDay, WebActivity
 
 #: a beat adds the gap since the last one, up to this
@@ -214,17 +215,6 @@ def balance(user_id: int, cohort: Cohort | CapRules, *, exempt: bool = False,
 # --- logging web time ---------------------------------------------------------------------------
 
 
-def _text(value: str | None, *, field: str, max_len: int, label: str,
-          required: bool = False) -> str:
-    cleaned = (value or "").strip()
-    if required and not cleaned:
-        raise DomainError(f"Enter {label}.", field=field)
-    if len(cleaned) > max_len:
-        raise DomainError(f"Use at most {max_len} characters (this has {len(cleaned)}).",
-                          field=field)
-    return cleaned
-
-
 def clean_url(raw: str | None, *, field: str = "url") -> str:
     """An optional web address: http or https only (no javascript:, data: or file:).
 
@@ -277,10 +267,10 @@ def log_web_activity(user: User, cohort: Cohort | CapRules, *, actor: User, kind
             raise DomainError("Choose one of your goals that is under way.", field="goal")
     activity = WebActivity(
         user_id=user.id, cohort_id=cohort.id, kind=kind,
-        title=_text(title, field="title", max_len=TITLE_MAX, label="what it was",
+        title=clean_text(title, field="title", max_len=TITLE_MAX, label="what it was",
                     required=True),
         url=clean_url(url), minutes=minutes, goal_id=goal.id if goal else None,
-        note=_text(note, field="note", max_len=NOTE_MAX, label="a note"),
+        note=clean_text(note, field="note", max_len=NOTE_MAX, label="a note"),
         local_date=day, created_by_id=actor.id,
     )
     db.session.add(activity)
@@ -332,7 +322,7 @@ def set_exemption(membership: Membership, *, actor: User, exempt: bool, reason: 
     if membership.cohort.is_archived:
         raise DomainError("This cohort is archived: it cannot be changed.")
     if exempt:
-        membership.cap_exempt_reason = _text(
+        membership.cap_exempt_reason = clean_text(
             reason, field="reason", max_len=200, required=True,
             label="a reason (supported digital, accessibility…)")
     else:
