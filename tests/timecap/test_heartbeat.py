@@ -145,7 +145,7 @@ def test_a_removed_participant_is_no_longer_measured(app, world, tab, platform_s
 
 
 def _beat_in_rounds(database_url: str, user_id: int, cohort_id: int, rounds: int,
-                    barrier, start: float) -> None:
+                    barrier, start: float, in_one: bool = False) -> None:
     """A worker process: each round, wait for the others, then beat at the round's time."""
     from dap import clock
     from dap.app import create_app
@@ -161,21 +161,29 @@ def _beat_in_rounds(database_url: str, user_id: int, cohort_id: int, rounds: int
         for n in range(rounds):
             clock.freeze(datetime.fromtimestamp(start + 30 * n, UTC))
             barrier.wait()
-            services.beat(user_id, cohort)
+            if in_one:
+                services.heartbeat_in_one(user_id)
+            else:
+                services.beat(user_id, cohort)
             db.session.commit()
         db.engine.dispose()
 
 
+@pytest.mark.parametrize("in_one", [False, True], ids=["beat", "heartbeat in one statement"])
 def test_three_processes_beating_at_once_count_each_moment_once(app, world, database_url,
-                                                                 platform_seconds):
+                                                                 platform_seconds, in_one):
     """Each round the three processes beat the same person at the same moment: one of them
     earns the 30 s since the last round, the others nothing. A read-modify-write would
-    count some rounds two or three times."""
+    count some rounds two or three times. PostgreSQL's heartbeat does it all in one
+    statement: the same must hold."""
+    if in_one and not database_url.startswith("postgresql"):
+        pytest.skip("the one-statement heartbeat is PostgreSQL's (CI runs it there)")
     rounds = 200
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(3, timeout=60)
     workers = [context.Process(target=_beat_in_rounds, args=(
-        database_url, world["participant"], world["cohort"], rounds, barrier, T0.timestamp()))
+        database_url, world["participant"], world["cohort"], rounds, barrier, T0.timestamp(),
+        in_one))
         for _ in range(3)]
     for worker in workers:
         worker.start()
@@ -183,3 +191,43 @@ def test_three_processes_beating_at_once_count_each_moment_once(app, world, data
         worker.join(timeout=120)
         assert worker.exitcode == 0
     assert platform_seconds(world["participant"]) == 30 * (rounds - 1)
+
+
+def test_both_heartbeat_paths_give_the_same_figures(app, world, tab, database_url):
+    """Whichever path the database takes, the heartbeat's answer is the balance computed
+    the long way (web time, check-in minutes, earlier days of the week, today's row)."""
+    from dap.accounts.models import User
+    from dap.cohorts.models import Cohort
+    from dap.plans import services as plans
+    from dap.timecap import services
+    from dap.timecap.models import ActivityKind, WebActivity
+
+    with app.app_context():
+        cohort = db.session.get(Cohort, world["cohort"])
+        cohort.start_date = date(2026, 11, 2)
+        person = db.session.get(User, world["participant"])
+        db.session.add(PlatformDay(user_id=person.id, day=date(2026, 11, 16), seconds=300,
+                                   last_beat=0))
+        db.session.add(PlatformDay(user_id=person.id, day=date(2026, 11, 15), seconds=999,
+                                   last_beat=0))  # the Sunday before: another week
+        db.session.add(WebActivity(user_id=person.id, cohort_id=cohort.id,
+                                   kind=ActivityKind.READ, title="A guide", minutes=12,
+                                   local_date=date(2026, 11, 17)))
+        goal = plans.write_goal(plans.plan_for(cohort, person), actor=person, title="Poll")
+        db.session.commit()
+        goal_id = goal.id
+    me = tab()
+    me.open(T0)
+    with app.app_context():
+        from dap.plans.models import PlanGoal
+
+        goal = db.session.get(PlanGoal, goal_id)
+        plans.check_in(goal, actor=goal.plan.participant, progress=None, minutes=7, note="")
+        db.session.commit()
+    answer = me.beat(T0 + timedelta(seconds=45)).get_json()
+    with app.app_context():
+        cohort = db.session.get(Cohort, world["cohort"])
+        expected = services.balance(world["participant"], cohort)
+    assert expected.platform_seconds == 345
+    assert (answer["platform_minutes"], answer["web_minutes"], answer["allowance_minutes"]) == (
+        expected.platform_minutes, 19, expected.allowance_minutes)
