@@ -278,6 +278,22 @@ def heartbeat_in_one(user_id: int) -> tuple[Measured, Balance] | None:
                           exempt=found.exempt)
 
 
+def heartbeat(user: User) -> Balance | None:
+    """A heartbeat: count it and answer the week's balance, or None (nothing stored) for
+    someone who is not measured. PostgreSQL does it in one round trip; elsewhere the same
+    steps run one by one. Does not commit (commit after reading: nothing is reloaded)."""
+    if getattr(user, "is_managed", False):
+        return None
+    if db.session.get_bind().dialect.name == "postgresql":
+        both = heartbeat_in_one(user.id)
+        return both[1] if both is not None else None
+    found = measured(user)
+    if found is None:
+        return None
+    beat(user.id, found.cohort)
+    return balance(user.id, found.cohort, exempt=found.exempt)
+
+
 # --- logging web time ---------------------------------------------------------------------------
 
 

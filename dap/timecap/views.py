@@ -38,20 +38,9 @@ def heartbeat():
     """A visible page's beat (every 30 s). Answers this week's figures so the meter keeps
     up, and whether the participant is now capped. Not measured: 204, nothing stored."""
     csrf.protect()
-    me = current_user._get_current_object()
-    if getattr(me, "is_managed", False):
+    figures = services.heartbeat(current_user._get_current_object())
+    if figures is None:
         return "", 204
-    if db.session.get_bind().dialect.name == "postgresql":
-        both = services.heartbeat_in_one(me.id)  # one round trip instead of three
-        if both is None:
-            return "", 204
-        figures = both[1]
-    else:
-        found = services.measured(me)
-        if found is None:
-            return "", 204
-        services.beat(me.id, found.cohort)
-        figures = services.balance(me.id, found.cohort, exempt=found.exempt)
     db.session.commit()  # after reading: nothing is expired and loaded again
     return jsonify(platform_minutes=figures.platform_minutes,
                    allowance_minutes=figures.allowance_minutes,
