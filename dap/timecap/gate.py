@@ -37,14 +37,21 @@ def is_allowed_when_capped(endpoint: str | None) -> bool:
     return bool(getattr(view, ALLOWED_ATTR, False))
 
 
+def current_measured() -> services.Measured | None:
+    """Who the signed-in person is measured as (memoised per request), or None."""
+    if "timecap_measured" not in g:
+        found = services.measured(current_user) if current_user.is_authenticated else None
+        g.timecap_measured = found
+        g.timecap_user_id = current_user.id if found is not None else None
+    return g.timecap_measured
+
+
 def current_balance() -> services.Balance | None:
     """This week's balance of the signed-in participant (memoised per request), or None
     for anyone who is not measured."""
     if "timecap_balance" not in g:
-        found = services.measured(current_user) if current_user.is_authenticated else None
-        g.timecap_measured = found
-        g.timecap_user_id = current_user.id if found is not None else None
-        g.timecap_balance = (services.balance(current_user.id, found.cohort, exempt=found.exempt)
+        found = current_measured()
+        g.timecap_balance = (services.balance(g.timecap_user_id, found.cohort, exempt=found.exempt)
                              if found is not None else None)
     return g.timecap_balance
 

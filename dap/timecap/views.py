@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -15,7 +15,7 @@ from dap.plans import queries as plan_queries
 from dap.plans.models import GoalStatus
 from dap.timecap import services
 from dap.timecap.forms import WebActivityForm
-from dap.timecap.gate import allowed_when_capped, current_balance
+from dap.timecap.gate import allowed_when_capped, current_balance, current_measured
 from dap.timecap.models import ActivityKind, WebActivity
 
 bp = Blueprint("timecap", __name__)
@@ -23,8 +23,7 @@ bp = Blueprint("timecap", __name__)
 
 def _measured_or_404() -> services.Measured:
     """Only measured participants have platform time to balance."""
-    current_balance()
-    found = g.get("timecap_measured")
+    found = current_measured()
     if found is None:
         abort(404)
     return found
