@@ -15,11 +15,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import abort, g
+from flask import abort, g, session
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from dap.accounts.services import SessionIdentity, parse_identity
 from dap.extensions import db, login_manager
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -35,6 +36,12 @@ class Access(enum.StrEnum):
     SIGNED_IN = "signed_in"  #: any active account
     #: any active account, for a page's scripts: signed out is a 401, not a redirect
     SIGNED_IN_JSON = "signed_in_json"
+    #: any active account, for the one script too frequent to load the user with every
+    #: call (the heartbeat: twice a minute per open tab). The rule reads who the session
+    #: names (``session_identity``); the view checks that identity inside its own
+    #: statement (``accounts.services.SESSION_CRITERIA``, the user loader's rule) and
+    #: answers 401 when it fails. Signed out is a 401.
+    SIGNED_IN_LEAN = "signed_in_lean"
     FACILITATOR = "facilitator"  #: site facilitators and admins
     ADMIN = "admin"  #: admins only
 
@@ -70,6 +77,10 @@ def check(rule: Access) -> None:
     """
     if rule in (Access.PUBLIC, Access.ANONYMOUS_ONLY):
         return
+    if rule is Access.SIGNED_IN_LEAN:
+        if session_identity() is None:
+            abort(401)
+        return
     if not current_user.is_authenticated:
         if rule is Access.SIGNED_IN_JSON:
             abort(401)
@@ -87,8 +98,21 @@ public = _require(Access.PUBLIC)
 anonymous_only = _require(Access.ANONYMOUS_ONLY)
 signed_in = _require(Access.SIGNED_IN)
 signed_in_json = _require(Access.SIGNED_IN_JSON)
+signed_in_lean = _require(Access.SIGNED_IN_LEAN)
 facilitator = _require(Access.FACILITATOR)
 admin = _require(Access.ADMIN)
+
+
+def session_identity() -> SessionIdentity | None:
+    """Who this request's session names, without loading the user (memoised per request).
+    Not a check: ``SESSION_CRITERIA`` decides whether the session is still good. A session
+    naming no one goes through Flask-Login (a remember-me cookie restores it)."""
+    if "_dap_identity" not in g:
+        raw = session.get("_user_id")  # Flask-Login's key for ``User.get_id()``
+        if raw is None and current_user.is_authenticated:
+            raw = current_user.get_id()
+        g._dap_identity = parse_identity(raw)
+    return g._dap_identity
 
 
 # --- predicates -----------------------------------------------------------------------

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, available_timezones
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from email_validator import EmailNotValidError, validate_email
+from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import bindparam, delete, func, or_, select, update
 
@@ -291,28 +292,63 @@ def end_session(user: User) -> None:
         )
 
 
-#: built once: every request of a signed-in person runs it
-_SESSION_USER = (
-    select(User).join(UserSession, UserSession.user_id == User.id)
-    .where(User.id == bindparam("user_id"), User.session_epoch == bindparam("epoch"),
-           User.is_active.is_(True), UserSession.token_hash == bindparam("token_hash"),
-           UserSession.created_at > bindparam("since"))
+#: Where a browser session is still good: the user, their session row (signed out on this
+#: device deletes it), the epoch ("sign out everywhere" and deactivation bump it), an active
+#: account, a session younger than ``since``. The one definition: the user loader and the
+#: heartbeat (which checks the session inside its own statement) both use it.
+SESSION_FROM = User.__table__.join(UserSession.__table__, UserSession.user_id == User.id)
+SESSION_CRITERIA = (
+    User.id == bindparam("user_id"), User.session_epoch == bindparam("epoch"),
+    User.is_active.is_(True), UserSession.token_hash == bindparam("token_hash"),
+    UserSession.created_at > bindparam("since"),
 )
+#: built once: every request of a signed-in person runs it
+_SESSION_USER = select(User).select_from(SESSION_FROM).where(*SESSION_CRITERIA)
+#: the largest id or epoch a session identity may name (a database integer)
+_ID_MAX = 2_147_483_647
+
+
+@dataclass(frozen=True)
+class SessionIdentity:
+    """A parsed Flask-Login identity ``"<id>:<epoch>:<token>"`` (see ``User.get_id``)."""
+
+    user_id: int
+    epoch: int
+    token: str
+
+    def params(self, *, max_age: timedelta | None = None) -> dict[str, object]:
+        """The bind parameters of ``SESSION_CRITERIA``: sessions last ``max_age``, by
+        default the app's ``REMEMBER_COOKIE_DURATION``."""
+        if max_age is None:
+            max_age = current_app.config["REMEMBER_COOKIE_DURATION"]
+        return {"user_id": self.user_id, "epoch": self.epoch,
+                "token_hash": _token_hash(self.token), "since": now_utc() - max_age}
+
+
+def parse_identity(identity: object) -> SessionIdentity | None:
+    """``"<id>:<epoch>:<token>"`` from a session, or None for anything else (a value of
+    another type, missing parts, numbers beyond a database integer)."""
+    if not isinstance(identity, str) or len(identity) > 200:
+        return None
+    parts = identity.split(":")
+    if len(parts) != 3 or not parts[2]:
+        return None
+    numbers = parts[0], parts[1]
+    if not all(n.isascii() and n.isdigit() and int(n) <= _ID_MAX for n in numbers):
+        return None
+    return SessionIdentity(int(parts[0]), int(parts[1]), parts[2])
 
 
 def load_session_user(identity: str, *, max_age: timedelta) -> User | None:
     """The active user for a Flask-Login identity ``"<id>:<epoch>:<token>"``, or ``None``
     when the session was signed out, ended everywhere, is older than ``max_age``, or the
     account is deactivated. One query."""
-    parts = identity.split(":")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit() or not parts[2]:
+    parsed = parse_identity(identity)
+    if parsed is None:
         return None
-    user_id, epoch, token = int(parts[0]), int(parts[1]), parts[2]
-    user = db.session.scalar(_SESSION_USER, {
-        "user_id": user_id, "epoch": epoch, "token_hash": _token_hash(token),
-        "since": now_utc() - max_age})
+    user = db.session.scalar(_SESSION_USER, parsed.params(max_age=max_age))
     if user is not None:
-        user.session_token = token
+        user.session_token = parsed.token
     return user
 
 

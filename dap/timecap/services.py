@@ -16,13 +16,32 @@ Rules (see docs/TIMECAP.md):
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    FromClause,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    cast,
+    extract,
+    func,
+    select,
+    true,
+)
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from dap.accounts.models import User
+from dap.accounts.services import SESSION_CRITERIA, SESSION_FROM, SessionIdentity
 from dap.audit.services import record
 from dap.clock import local_date, now_utc
 from dap.cohorts.models import Cohort, CohortRole, Membership, MembershipStatus
@@ -69,16 +88,19 @@ class Measured:
     exempt: bool
 
 
-#: built once: the heartbeat runs this for every beat of every learner
-_MEASURED = (
-    select(Membership.id, Membership.cap_exempt, Cohort.id, Cohort.timezone, Cohort.start_date,
-           Cohort.platform_minutes_per_week, Cohort.web_share, Cohort.grace_minutes)
-    .join(Cohort, Cohort.id == Membership.cohort_id)
-    .where(Membership.user_id == bindparam("user_id"),
-           Membership.role == CohortRole.PARTICIPANT,
-           Membership.status == MembershipStatus.ACTIVE, Cohort.is_archived.is_(False))
-    .order_by(Cohort.start_date.desc(), Cohort.id.desc()).limit(1)
-)
+_PARTICIPATING = (Membership.role == CohortRole.PARTICIPANT,
+                  Membership.status == MembershipStatus.ACTIVE)
+_RUNNING = Membership.__table__.join(
+    Cohort.__table__, and_(Cohort.id == Membership.cohort_id, Cohort.is_archived.is_(False)))
+#: what ``Measured`` is read from, newest cohort first
+_RULES = (Membership.id.label("membership_id"), Membership.cap_exempt,
+          Cohort.id.label("cohort_id"), Cohort.timezone, Cohort.start_date,
+          Cohort.platform_minutes_per_week, Cohort.web_share, Cohort.grace_minutes)
+_NEWEST = (Cohort.start_date.desc(), Cohort.id.desc())
+#: built once: every page request of a signed-in person runs it
+_MEASURED = (select(*_RULES).select_from(_RUNNING)
+             .where(Membership.user_id == bindparam("user_id"), *_PARTICIPATING)
+             .order_by(*_NEWEST).limit(1))
 
 
 def measured(user: User) -> Measured | None:
@@ -94,37 +116,62 @@ def measured(user: User) -> Measured | None:
 
 # --- heartbeats ---------------------------------------------------------------------------------
 
-_BEAT = text("""
-INSERT INTO platform_days (user_id, day, seconds, last_beat)
-SELECT :user_id, :day,
-       CASE WHEN :now - previous.last_beat BETWEEN 1 AND :max_gap
-            THEN CASE WHEN :now - previous.last_beat > :max_credit THEN :max_credit
-                      ELSE :now - previous.last_beat END
-            ELSE 0 END,
-       :now
-FROM (SELECT (SELECT last_beat FROM platform_days WHERE user_id = :user_id
-              ORDER BY day DESC LIMIT 1) AS last_beat) AS previous
-WHERE true
-ON CONFLICT (user_id, day) DO UPDATE SET
-    seconds = platform_days.seconds
-        + CASE WHEN :now - platform_days.last_beat BETWEEN 1 AND :max_gap
-               THEN CASE WHEN :now - platform_days.last_beat > :max_credit THEN :max_credit
-                         ELSE :now - platform_days.last_beat END
-               ELSE 0 END,
-    last_beat = CASE WHEN :now > platform_days.last_beat THEN :now
-                     ELSE platform_days.last_beat END
-""")
+_USER = bindparam("user_id", type_=Integer)
+#: the time of the beat, whole seconds since the epoch
+_NOW = bindparam("now", type_=BigInteger)
+#: the day of the beat in the cohort's time zone
+_DAY = bindparam("day", type_=Date)
+
+
+def _credit(last_beat: ColumnElement) -> ColumnElement:
+    """What a beat adds after ``last_beat``: the gap, at most ``MAX_CREDIT``; nothing when
+    the gap is over ``MAX_GAP`` (or there was no beat before)."""
+    gap = _NOW - last_beat
+    return case((gap.between(1, MAX_GAP), case((gap > MAX_CREDIT, MAX_CREDIT), else_=gap)),
+                else_=0)
+
+
+#: the latest beat before this one (the first beat of a day reads the gap from the last day)
+_PREVIOUS = (select(select(PlatformDay.last_beat).where(PlatformDay.user_id == _USER)
+                    .order_by(PlatformDay.day.desc()).limit(1).scalar_subquery()
+                    .label("last_beat"))
+             .subquery("previous"))
+
+
+def _upsert(insert: Callable[..., Any], day: ColumnElement, rules: FromClause | None = None
+            ) -> Any:
+    """A beat as one atomic statement in ``insert``'s dialect: INSERT … SELECT … ON
+    CONFLICT DO UPDATE (for each row of ``rules``, when given). The row lock makes
+    simultaneous beats (tabs, workers, machines) count each moment once."""
+    source = (select(_USER, day, _credit(_PREVIOUS.c.last_beat), _NOW)
+              .select_from(_PREVIOUS if rules is None else rules.join(_PREVIOUS, true()))
+              .where(true()))  # SQLite: without WHERE, ON CONFLICT would parse as a join's
+    return insert(PlatformDay).from_select(
+        ["user_id", "day", "seconds", "last_beat"], source,
+    ).on_conflict_do_update(
+        index_elements=[PlatformDay.user_id, PlatformDay.day],
+        set_={"seconds": PlatformDay.seconds + _credit(PlatformDay.last_beat),
+              "last_beat": case((PlatformDay.last_beat < _NOW, _NOW),
+                                else_=PlatformDay.last_beat)},
+    )
+
+
+#: built once per database: every page request of a participant runs it
+_BEAT = {"sqlite": _upsert(sqlite_insert, _DAY), "postgresql": _upsert(postgresql_insert, _DAY)}
+
+
+def _beat_params(user_id: int, cohort: Cohort | CapRules) -> dict[str, object]:
+    now = now_utc()
+    return {"user_id": user_id, "day": local_date(now, cohort.timezone),
+            "now": int(now.timestamp())}
 
 
 def beat(user_id: int, cohort: Cohort | CapRules) -> None:
     """Count a heartbeat (or a page request) of a measured participant: one atomic
     statement, safe under several workers and processes (the row is locked by the upsert;
     the first beat of a day reads the gap from the day before). Does not commit."""
-    now = now_utc()
-    db.session.connection().execute(_BEAT, {
-        "user_id": user_id, "day": local_date(now, cohort.timezone),
-        "now": int(now.timestamp()), "max_gap": MAX_GAP, "max_credit": MAX_CREDIT,
-    })
+    connection = db.session.connection()
+    connection.execute(_BEAT[connection.dialect.name], _beat_params(user_id, cohort))
 
 
 # --- the week's balance -------------------------------------------------------------------------
@@ -177,121 +224,151 @@ def allowance(cohort: Cohort | CapRules, web_minutes: int) -> int:
     return min(cohort.platform_minutes_per_week, math.floor(earned + 1e-9) + cohort.grace_minutes)
 
 
-_WEEK = {"user_id": bindparam("user_id"), "cohort_id": bindparam("cohort_id"),
-         "monday": bindparam("monday"), "sunday": bindparam("sunday")}
-#: built once (the heartbeat answers it on every beat): platform seconds, logged web
-#: minutes and check-in minutes of one participant's week
-_BALANCE = select(
-    select(func.coalesce(func.sum(PlatformDay.seconds), 0))
-    .where(PlatformDay.user_id == _WEEK["user_id"],
-           PlatformDay.day.between(_WEEK["monday"], _WEEK["sunday"]))
-    .scalar_subquery(),
-    select(func.coalesce(func.sum(WebActivity.minutes), 0))
-    .where(WebActivity.user_id == _WEEK["user_id"], WebActivity.cohort_id == _WEEK["cohort_id"],
-           WebActivity.local_date.between(_WEEK["monday"], _WEEK["sunday"]))
-    .scalar_subquery(),
-    select(func.coalesce(func.sum(CheckIn.minutes), 0))
-    .join(Plan, Plan.id == CheckIn.plan_id)
-    .where(Plan.participant_id == _WEEK["user_id"], Plan.cohort_id == _WEEK["cohort_id"],
-           CheckIn.local_date.between(_WEEK["monday"], _WEEK["sunday"]))
-    .scalar_subquery(),
-)
+def _web_minutes(cohort_id: ColumnElement, monday: ColumnElement,
+                 sunday: ColumnElement) -> tuple[ColumnElement, ColumnElement]:
+    """A participant's web minutes of one week, as two scalar subqueries: logged web time
+    and the minutes of check-ins."""
+    return (
+        select(func.coalesce(func.sum(WebActivity.minutes), 0))
+        .where(WebActivity.user_id == _USER, WebActivity.cohort_id == cohort_id,
+               WebActivity.local_date.between(monday, sunday))
+        .scalar_subquery(),
+        # no join: SQLAlchemy writes RETURNING's columns without their tables (SQLite)
+        select(func.coalesce(func.sum(CheckIn.minutes), 0))
+        .where(CheckIn.plan_id.in_(select(Plan.id).where(Plan.participant_id == _USER,
+                                                         Plan.cohort_id == cohort_id)
+                                   .correlate_except(Plan)),
+               CheckIn.local_date.between(monday, sunday))
+        .scalar_subquery(),
+    )
+
+
+def _platform_seconds(start: ColumnElement, before: ColumnElement) -> ColumnElement:
+    """A participant's platform seconds on the days from ``start`` to before ``before``."""
+    return (select(func.coalesce(func.sum(PlatformDay.seconds), 0))
+            .where(PlatformDay.user_id == _USER, PlatformDay.day >= start,
+                   PlatformDay.day < before)
+            .scalar_subquery())
+
+
+_WEEK = {"cohort_id": bindparam("cohort_id", type_=Integer),
+         "monday": bindparam("monday", type_=Date), "sunday": bindparam("sunday", type_=Date),
+         "next_monday": bindparam("next_monday", type_=Date)}
+#: built once: platform seconds, logged web minutes and check-in minutes of one
+#: participant's week
+_BALANCE = select(_platform_seconds(_WEEK["monday"], _WEEK["next_monday"]),
+                  *_web_minutes(_WEEK["cohort_id"], _WEEK["monday"], _WEEK["sunday"]))
+
+
+def _week_params(cohort_id: int, today: date) -> dict[str, object]:
+    monday = monday_of(today)
+    return {"cohort_id": cohort_id, "monday": monday, "sunday": monday + timedelta(days=6),
+            "next_monday": monday + timedelta(days=7)}
 
 
 def balance(user_id: int, cohort: Cohort | CapRules, *, exempt: bool = False,
             today: date | None = None) -> Balance:
     """This week's figures for a participant (one query)."""
     today = today or local_date(now_utc(), cohort.timezone)
-    monday = monday_of(today)
     seconds, web_logged, web_checked = db.session.connection().execute(_BALANCE, {
-        "user_id": user_id, "cohort_id": cohort.id, "monday": monday,
-        "sunday": monday + timedelta(days=6)}).one()
-    web = int(web_logged) + int(web_checked)
-    return Balance(platform_seconds=int(seconds), web_minutes=web,
-                   allowance_minutes=allowance(cohort, web),
+        "user_id": user_id, **_week_params(cohort.id, today)}).one()
+    return _balance_of(cohort, exempt, int(seconds), int(web_logged) + int(web_checked))
+
+
+def _balance_of(cohort: Cohort | CapRules, exempt: bool, platform_seconds: int,
+          web_minutes: int) -> Balance:
+    return Balance(platform_seconds=platform_seconds, web_minutes=web_minutes,
+                   allowance_minutes=allowance(cohort, web_minutes),
                    weekly_cap=cohort.platform_minutes_per_week, exempt=exempt)
 
 
-# --- the whole heartbeat in one round trip (PostgreSQL) ---------------------------------------
+# --- the heartbeat ------------------------------------------------------------------------------
+#
+# The hottest request there is (every open tab of every learner, twice a minute). It does
+# not load the user (see ``policy.Access.SIGNED_IN_LEAN``): its statement checks the session
+# as the user loader would (``SESSION_CRITERIA``), finds the cohort whose cap applies, beats
+# and reads the week back. SQLite takes two statements; PostgreSQL one, because there every
+# statement is a round trip and round trips are what a heartbeat costs.
 
-#: Who is measured, the beat and the week's balance in one statement: the heartbeat is the
-#: hottest request there is, and on PostgreSQL its cost is round trips. The same rules as
-#: ``measured``, ``beat`` and ``balance`` (the tests run both paths, one per database): the
-#: day in the cohort's time zone; the first beat of a day reads the gap from the last row;
-#: the week from Monday. The week's platform time is the days before today (as they were:
-#: the upsert's own change is not visible to the rest of the statement) plus today's row as
-#: the upsert left it.
-_HEARTBEAT_PG = text("""
-WITH m AS (
-    SELECT ms.id AS membership_id, ms.cap_exempt, c.id AS cohort_id, c.timezone,
-           c.start_date, c.platform_minutes_per_week, c.web_share, c.grace_minutes,
-           (to_timestamp(:now) AT TIME ZONE c.timezone)::date AS today
-    FROM memberships ms JOIN cohorts c ON c.id = ms.cohort_id
-    WHERE ms.user_id = :user_id AND ms.role = 'participant' AND ms.status = 'active'
-      AND NOT c.is_archived
-    ORDER BY c.start_date DESC, c.id DESC LIMIT 1
-), w AS (
-    SELECT m.*, m.today - (extract(isodow FROM m.today)::int - 1) AS monday FROM m
-), up AS (
-    INSERT INTO platform_days (user_id, day, seconds, last_beat)
-    SELECT :user_id, w.today,
-           CASE WHEN :now - previous.last_beat BETWEEN 1 AND :max_gap
-                THEN LEAST(:now - previous.last_beat, :max_credit) ELSE 0 END,
-           :now
-    FROM w, (SELECT (SELECT last_beat FROM platform_days WHERE user_id = :user_id
-                     ORDER BY day DESC LIMIT 1) AS last_beat) AS previous
-    ON CONFLICT (user_id, day) DO UPDATE SET
-        seconds = platform_days.seconds
-            + CASE WHEN :now - platform_days.last_beat BETWEEN 1 AND :max_gap
-                   THEN LEAST(:now - platform_days.last_beat, :max_credit) ELSE 0 END,
-        last_beat = GREATEST(platform_days.last_beat, :now)
-    RETURNING seconds
+#: who the session names, whether it is still good (no row: it is not), and the cohort
+#: whose cap applies (none: not measured)
+_SESSION_MEASURED = (
+    select(User.id, User.is_managed, *_RULES)
+    .select_from(SESSION_FROM.outerjoin(_RUNNING, and_(Membership.user_id == User.id,
+                                                       *_PARTICIPATING)))
+    .where(*SESSION_CRITERIA).order_by(*_NEWEST).limit(1)
 )
-SELECT w.membership_id, w.cap_exempt, w.cohort_id, w.timezone, w.start_date,
-       w.platform_minutes_per_week, w.web_share, w.grace_minutes,
-       (SELECT coalesce(sum(seconds), 0) FROM platform_days
-         WHERE user_id = :user_id AND day >= w.monday AND day < w.today)
-       + (SELECT seconds FROM up) AS platform_seconds,
-       (SELECT coalesce(sum(minutes), 0) FROM web_activities
-         WHERE user_id = :user_id AND cohort_id = w.cohort_id
-           AND local_date BETWEEN w.monday AND w.monday + 6) AS web_logged,
-       (SELECT coalesce(sum(ci.minutes), 0) FROM check_ins ci JOIN plans p ON p.id = ci.plan_id
-         WHERE p.participant_id = :user_id AND p.cohort_id = w.cohort_id
-           AND ci.local_date BETWEEN w.monday AND w.monday + 6) AS web_checked
-FROM w
-""")
+#: SQLite's second statement: the beat, answering today's row as the upsert left it and
+#: (unchanged by it) the earlier days of the week, logged web time and check-in minutes
+_BEAT_AND_WEEK = _BEAT["sqlite"].returning(
+    PlatformDay.seconds, _platform_seconds(_WEEK["monday"], _DAY),
+    *_web_minutes(_WEEK["cohort_id"], _WEEK["monday"], _WEEK["sunday"]))
 
 
-def heartbeat_in_one(user_id: int) -> tuple[Measured, Balance] | None:
-    """``measured``, ``beat`` and ``balance`` in one statement (PostgreSQL only), or None
-    when the person is not measured (nothing is stored then). Does not commit."""
-    row = db.session.connection().execute(_HEARTBEAT_PG, {
-        "user_id": user_id, "now": int(now_utc().timestamp()), "max_gap": MAX_GAP,
-        "max_credit": MAX_CREDIT}).first()
+def _heartbeat_in_one() -> Any:
+    """PostgreSQL's heartbeat, one statement: the session (``who``), the measured membership
+    and the days in the cohort's time zone (``rules``), the beat (``beat``, a data-modifying
+    CTE), and the week. The beat's own change is not visible to the rest of the statement:
+    the week is the earlier days plus today's row as the beat returns it.
+
+    The transaction commits without waiting for the WAL to reach the disk (``set_config``,
+    this transaction only): a crash of the database server can lose the last moment of
+    beats, never mix them up, and no beat waits for a disk flush."""
+    who = (select(User.id.label("user_id"), User.is_managed).select_from(SESSION_FROM)
+           .where(*SESSION_CRITERIA).cte("who"))
+    today = cast(func.timezone(Cohort.timezone, func.to_timestamp(_NOW)), Date)
+    monday = today - (cast(extract("isodow", today), Integer) - 1)
+    rules = (select(*_RULES, today.label("today"), monday.label("monday"),
+                    (monday + 6).label("sunday"))
+             .select_from(_RUNNING.join(who, and_(who.c.user_id == Membership.user_id,
+                                                  who.c.is_managed.is_(False))))
+             .where(*_PARTICIPATING).order_by(*_NEWEST).limit(1).cte("rules"))
+    beat = (_upsert(postgresql_insert, rules.c.today, rules)
+            .returning(PlatformDay.seconds).cte("beat"))
+    week = (_platform_seconds(rules.c.monday, rules.c.today)
+            + select(beat.c.seconds).scalar_subquery())
+    return (select(who.c.user_id, who.c.is_managed, rules.c.membership_id,
+                   rules.c.cap_exempt, rules.c.cohort_id, rules.c.timezone, rules.c.start_date,
+                   rules.c.platform_minutes_per_week, rules.c.web_share,
+                   rules.c.grace_minutes, week,
+                   *_web_minutes(rules.c.cohort_id, rules.c.monday, rules.c.sunday),
+                   func.set_config("synchronous_commit", "off", True))
+            .select_from(who.outerjoin(rules, true())))
+
+
+_HEARTBEAT_IN_ONE = _heartbeat_in_one()
+
+
+class SessionEndedError(Exception):
+    """The session a heartbeat came with is no longer good: signed out, ended everywhere,
+    expired, or the account deactivated."""
+
+
+def heartbeat(identity: SessionIdentity) -> Balance | None:
+    """A heartbeat of the session ``identity``: count it and answer the week's balance, or
+    None (nothing stored) for someone who is not measured. Does not commit.
+
+    :raise SessionEndedError: the session is not good (nothing stored).
+    """
+    connection = db.session.connection()
+    params = {**identity.params(), "now": int(now_utc().timestamp())}
+    if connection.dialect.name == "postgresql":
+        row = connection.execute(_HEARTBEAT_IN_ONE, params).first()
+    else:
+        row = connection.execute(_SESSION_MEASURED, params).first()
     if row is None:
+        raise SessionEndedError
+    if row.is_managed or row.membership_id is None:
         return None
-    found = Measured(membership_id=row[0], exempt=row[1], cohort=CapRules(*row[2:8]))
-    web = int(row.web_logged) + int(row.web_checked)
-    return found, Balance(platform_seconds=int(row.platform_seconds), web_minutes=web,
-                          allowance_minutes=allowance(found.cohort, web),
-                          weekly_cap=found.cohort.platform_minutes_per_week,
-                          exempt=found.exempt)
-
-
-def heartbeat(user: User) -> Balance | None:
-    """A heartbeat: count it and answer the week's balance, or None (nothing stored) for
-    someone who is not measured. PostgreSQL does it in one round trip; elsewhere the same
-    steps run one by one. Does not commit (commit after reading: nothing is reloaded)."""
-    if getattr(user, "is_managed", False):
-        return None
-    if db.session.get_bind().dialect.name == "postgresql":
-        both = heartbeat_in_one(user.id)
-        return both[1] if both is not None else None
-    found = measured(user)
-    if found is None:
-        return None
-    beat(user.id, found.cohort)
-    return balance(user.id, found.cohort, exempt=found.exempt)
+    found = Measured(membership_id=row[2], exempt=row[3], cohort=CapRules(*row[4:10]))
+    if connection.dialect.name == "postgresql":
+        seconds, web_logged, web_checked = row[10:13]
+    else:
+        day = local_date(now_utc(), found.cohort.timezone)
+        today, earlier, web_logged, web_checked = connection.execute(_BEAT_AND_WEEK, {
+            **params, "day": day, **_week_params(found.cohort.id, day)}).one()
+        seconds = today + earlier
+    return _balance_of(found.cohort, found.exempt, int(seconds), int(web_logged) + int(web_checked))
 
 
 # --- logging web time ---------------------------------------------------------------------------

@@ -145,9 +145,11 @@ def test_a_removed_participant_is_no_longer_measured(app, world, tab, platform_s
 
 
 def _beat_in_rounds(database_url: str, user_id: int, cohort_id: int, rounds: int,
-                    barrier, start: float, in_one: bool = False) -> None:
-    """A worker process: each round, wait for the others, then beat at the round's time."""
+                    barrier, start: float, identity: str | None) -> None:
+    """A worker process: each round, wait for the others, then beat at the round's time
+    (a page's beat, or with ``identity`` a heartbeat of that session)."""
     from dap import clock
+    from dap.accounts.services import parse_identity
     from dap.app import create_app
     from dap.cohorts.models import Cohort
     from dap.timecap import services
@@ -161,29 +163,38 @@ def _beat_in_rounds(database_url: str, user_id: int, cohort_id: int, rounds: int
         for n in range(rounds):
             clock.freeze(datetime.fromtimestamp(start + 30 * n, UTC))
             barrier.wait()
-            if in_one:
-                services.heartbeat_in_one(user_id)
+            if identity is not None:
+                assert services.heartbeat(parse_identity(identity)) is not None
             else:
                 services.beat(user_id, cohort)
             db.session.commit()
         db.engine.dispose()
 
 
-@pytest.mark.parametrize("in_one", [False, True], ids=["beat", "heartbeat in one statement"])
+@pytest.mark.parametrize("kind", ["page", "heartbeat"])
 def test_three_processes_beating_at_once_count_each_moment_once(app, world, database_url,
-                                                                 platform_seconds, in_one):
+                                                                 platform_seconds, frozen, kind):
     """Each round the three processes beat the same person at the same moment: one of them
     earns the 30 s since the last round, the others nothing. A read-modify-write would
-    count some rounds two or three times. PostgreSQL's heartbeat does it all in one
-    statement: the same must hold."""
-    if in_one and not database_url.startswith("postgresql"):
-        pytest.skip("the one-statement heartbeat is PostgreSQL's (CI runs it there)")
+    count some rounds two or three times. Pages beat with one statement; the heartbeat
+    checks the session, beats and reads the week back: the same must hold."""
+    identity = None
+    if kind == "heartbeat":
+        from dap.accounts.models import User
+        from dap.accounts.services import start_session
+
+        frozen(T0)
+        with app.app_context():
+            person = db.session.get(User, world["participant"])
+            start_session(person)
+            identity = person.get_id()
+            db.session.commit()
     rounds = 200
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(3, timeout=60)
     workers = [context.Process(target=_beat_in_rounds, args=(
         database_url, world["participant"], world["cohort"], rounds, barrier, T0.timestamp(),
-        in_one))
+        identity))
         for _ in range(3)]
     for worker in workers:
         worker.start()
@@ -193,9 +204,9 @@ def test_three_processes_beating_at_once_count_each_moment_once(app, world, data
     assert platform_seconds(world["participant"]) == 30 * (rounds - 1)
 
 
-def test_both_heartbeat_paths_give_the_same_figures(app, world, tab, database_url):
-    """Whichever path the database takes, the heartbeat's answer is the balance computed
-    the long way (web time, check-in minutes, earlier days of the week, today's row)."""
+def test_the_heartbeats_figures_are_the_balance_computed_the_long_way(app, world, tab):
+    """The heartbeat reads the week back with its beat: its answer is ``balance()``'s (web
+    time, check-in minutes, earlier days of the week, today's row)."""
     from dap.accounts.models import User
     from dap.cohorts.models import Cohort
     from dap.plans import services as plans
@@ -231,3 +242,27 @@ def test_both_heartbeat_paths_give_the_same_figures(app, world, tab, database_ur
     assert expected.platform_seconds == 345
     assert (answer["platform_minutes"], answer["web_minutes"], answer["allowance_minutes"]) == (
         expected.platform_minutes, 19, expected.allowance_minutes)
+
+
+def test_only_the_heartbeats_own_transaction_skips_the_disk_flush(app, world, database_url):
+    """PostgreSQL: the heartbeat's commit does not wait for the WAL flush; the setting is
+    local to its transaction, so whatever the connection runs next is durable again."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("synchronous_commit is PostgreSQL's")
+    from sqlalchemy import text
+
+    from dap.accounts.models import User
+    from dap.accounts.services import parse_identity, start_session
+    from dap.timecap import services
+
+    with app.app_context():
+        person = db.session.get(User, world["participant"])
+        start_session(person)
+        db.session.commit()
+        connection = db.session.connection()
+        raw = connection.connection.dbapi_connection
+        assert services.heartbeat(parse_identity(person.get_id())) is not None
+        assert connection.execute(text("SHOW synchronous_commit")).scalar() == "off"
+        db.session.commit()
+        assert raw.execute("SHOW synchronous_commit").fetchone()[0] == "on"
+        raw.rollback()
