@@ -346,13 +346,20 @@ class SessionEndedError(Exception):
 
 def heartbeat(identity: SessionIdentity) -> Balance | None:
     """A heartbeat of the session ``identity``: count it and answer the week's balance, or
-    None (nothing stored) for someone who is not measured. Does not commit.
+    None (nothing stored) for someone who is not measured. The caller commits (on
+    PostgreSQL the statement usually commits itself: autocommit, unless the session had
+    already begun a transaction).
 
     :raise SessionEndedError: the session is not good (nothing stored).
     """
-    connection = db.session.connection()
+    postgresql = db.session.get_bind().dialect.name == "postgresql"
+    if postgresql and not db.session().in_transaction():
+        # one statement is atomic by itself: no BEGIN and COMMIT round trips
+        connection = db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    else:
+        connection = db.session.connection()
     params = {**identity.params(), "now": int(now_utc().timestamp())}
-    if connection.dialect.name == "postgresql":
+    if postgresql:
         row = connection.execute(_HEARTBEAT_IN_ONE, params).first()
     else:
         row = connection.execute(_SESSION_MEASURED, params).first()
@@ -361,7 +368,7 @@ def heartbeat(identity: SessionIdentity) -> Balance | None:
     if row.is_managed or row.membership_id is None:
         return None
     found = Measured(membership_id=row[2], exempt=row[3], cohort=CapRules(*row[4:10]))
-    if connection.dialect.name == "postgresql":
+    if postgresql:
         seconds, web_logged, web_checked = row[10:13]
     else:
         day = local_date(now_utc(), found.cohort.timezone)

@@ -244,11 +244,13 @@ def test_the_heartbeats_figures_are_the_balance_computed_the_long_way(app, world
         expected.platform_minutes, 19, expected.allowance_minutes)
 
 
-def test_only_the_heartbeats_own_transaction_skips_the_disk_flush(app, world, database_url):
-    """PostgreSQL: the heartbeat's commit does not wait for the WAL flush; the setting is
-    local to its transaction, so whatever the connection runs next is durable again."""
+def test_the_heartbeat_alone_skips_the_disk_flush(app, world, database_url):
+    """PostgreSQL: the heartbeat is one statement, run on its own (autocommit) and without
+    waiting for the WAL flush. Inside a transaction that was already open (a remember-me
+    cookie loaded the user first) the setting stays local to it; either way the pooled
+    connection is transactional and durable again for whatever runs next."""
     if not database_url.startswith("postgresql"):
-        pytest.skip("synchronous_commit is PostgreSQL's")
+        pytest.skip("synchronous_commit and autocommit: PostgreSQL's heartbeat")
     from sqlalchemy import text
 
     from dap.accounts.models import User
@@ -258,10 +260,21 @@ def test_only_the_heartbeats_own_transaction_skips_the_disk_flush(app, world, da
     with app.app_context():
         person = db.session.get(User, world["participant"])
         start_session(person)
+        identity = parse_identity(person.get_id())
         db.session.commit()
+        # on its own: committed by itself, nothing left open
+        assert services.heartbeat(identity) is not None
+        raw = db.session.connection().connection.dbapi_connection
+        assert raw.autocommit is True
+        db.session.commit()
+        assert raw.autocommit is False
+        assert raw.execute("SHOW synchronous_commit").fetchone()[0] == "on"
+        raw.rollback()
+        # inside an open transaction: local to it
+        db.session.get(User, world["participant"])
         connection = db.session.connection()
         raw = connection.connection.dbapi_connection
-        assert services.heartbeat(parse_identity(person.get_id())) is not None
+        assert services.heartbeat(identity) is not None
         assert connection.execute(text("SHOW synchronous_commit")).scalar() == "off"
         db.session.commit()
         assert raw.execute("SHOW synchronous_commit").fetchone()[0] == "on"
