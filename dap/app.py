@@ -136,6 +136,7 @@ def configure_blueprints(app: Flask) -> None:
     from dap.cohorts.views import bp as cohorts_bp
     from dap.content.views import bp as library_bp
     from dap.core.views import bp as core_bp
+    from dap.events.views import bp as events_bp
     from dap.jobs.views import bp as jobs_bp
     from dap.plans.views import bp as plans_bp
     from dap.timecap.views import bp as timecap_bp
@@ -149,6 +150,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(library_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(plans_bp)
+    app.register_blueprint(events_bp)
     app.register_blueprint(timecap_bp)
     # Flask's own static route: public by nature.
     policy.declare(policy.Access.PUBLIC, app.view_functions["static"])

@@ -318,6 +318,27 @@ def load_patron_link(user: Any, cohort: Any, link_id: int) -> Any:
     return link
 
 
+def load_event(cohort: Any, event_id: int) -> Any:
+    """An event of ``cohort`` (the caller has loaded the cohort with its scope).
+
+    :raise 404: when it does not exist or belongs to another cohort.
+    """
+    from dap.events.models import Event
+
+    event = db.session.get(Event, event_id)
+    if event is None or event.cohort_id != cohort.id:
+        abort(404)
+    return event
+
+
+def can_answer_event(user: Any, cohort: Any) -> bool:
+    """Participants answer their cohort's events (facilitators run them; patrons read)."""
+    from dap.cohorts.models import CohortRole
+
+    membership = active_membership(user, cohort.id)
+    return membership is not None and membership.role is CohortRole.PARTICIPANT
+
+
 def require_participant(user: Any, cohort: Any) -> Any:
     """``user``'s active participant membership of ``cohort``.
 

@@ -196,6 +196,15 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "timecap.explore": ("GET", "/time/explore", PARTICIPANT_ONLY),
     "timecap.log": ("GET", "/time/log", PARTICIPANT_ONLY),
     "timecap.delete_activity": ("POST", "/time/activities/999999/delete", participant_only(404)),
+    # Events: every member sees the cohort's events; its facilitators schedule and cancel;
+    # participants answer. An event id outside the cohort is a 404 for everyone.
+    "events.index": ("GET", "/cohorts/{cohort}/events", {**everyone(200), "anonymous": 302}),
+    "events.new": ("GET", "/cohorts/{cohort}/events/new", MANAGERS),
+    "events.show": ("GET", "/cohorts/{cohort}/events/999999", {**everyone(404), "anonymous": 302}),
+    "events.answer": ("POST", "/cohorts/{cohort}/events/999999/answer",
+                      {**everyone(404), "anonymous": 302}),
+    "events.cancel": ("POST", "/cohorts/{cohort}/events/999999/cancel",
+                      {**everyone(404), "anonymous": 302}),
     # Privacy and the audit log.
     "privacy.export": ("GET", "/account/export", SIGNED_IN),
     "privacy.delete_account": ("POST", "/account/delete", {**everyone(400), "anonymous": 302}),

@@ -20,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import (
     BigInteger,
@@ -48,7 +47,7 @@ from dap.cohorts.models import Cohort, CohortRole, Membership, MembershipStatus
 from dap.errors import DomainError
 from dap.extensions import db
 from dap.plans.models import CheckIn, GoalStatus, Plan, PlanGoal
-from dap.text import clean_text
+from dap.text import clean_text, clean_url
 from dap.timecap.models import ActivityKind, PlatformDay, WebActivity
 
 #: a beat adds the gap since the last one, up to this
@@ -379,23 +378,6 @@ def heartbeat(identity: SessionIdentity) -> Balance | None:
 
 
 # --- logging web time ---------------------------------------------------------------------------
-
-
-def clean_url(raw: str | None, *, field: str = "url") -> str:
-    """An optional web address: http or https only (no javascript:, data: or file:).
-
-    :raise DomainError: naming ``field``.
-    """
-    url = (raw or "").strip()
-    if not url:
-        return ""
-    if len(url) > URL_MAX:
-        raise DomainError(f"Use a web address of at most {URL_MAX} characters.", field=field)
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in {"http", "https"} or not parts.netloc:
-        raise DomainError("Enter a web address starting with https:// (or leave it empty).",
-                          field=field)
-    return url
 
 
 def log_web_activity(user: User, cohort: Cohort | CapRules, *, actor: User, kind: ActivityKind | None,

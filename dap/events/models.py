@@ -1,0 +1,142 @@
+"""A cohort's events and the answers of the people invited to them."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from dap.accounts.models import User
+from dap.clock import now_utc
+from dap.cohorts.models import Cohort
+from dap.extensions import db
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    return Enum(cls, name=name, native_enum=False, length=20,
+                values_callable=lambda e: [m.value for m in e])
+
+
+class EventKind(enum.StrEnum):
+    KICK_OFF = "kick_off"
+    WORKSHOP = "workshop"
+    CONVERSATION = "conversation"
+    MEET_UP = "meet_up"
+    WEBINAR = "webinar"
+
+
+KIND_LABELS = {
+    EventKind.KICK_OFF: "Kick-off",
+    EventKind.WORKSHOP: "Workshop",
+    EventKind.CONVERSATION: "Conversation",
+    EventKind.MEET_UP: "Meet-up",
+    EventKind.WEBINAR: "Webinar",
+}
+
+
+class EventMode(enum.StrEnum):
+    IN_PERSON = "in_person"
+    ONLINE = "online"
+    HYBRID = "hybrid"
+
+
+MODE_LABELS = {
+    EventMode.IN_PERSON: "In person",
+    EventMode.ONLINE: "Online",
+    EventMode.HYBRID: "In person and online",
+}
+
+
+class EventStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class Event(db.Model):
+    """One event of a cohort. Times are stored in UTC and shown in the cohort's time zone;
+    events of a repeating series share ``series_id``. ``uid`` and ``sequence`` are the
+    calendar identity: ``sequence`` goes up on every change a calendar must see."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity_positive"),
+        CheckConstraint("sequence >= 0", name="sequence_non_negative"),
+        Index("ix_events_cohort_starts", "cohort_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"))
+    #: shared by the events scheduled together as a series; None for a single event
+    series_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    kind: Mapped[EventKind] = mapped_column(_enum(EventKind, "event_kind"))
+    title: Mapped[str] = mapped_column(String(160))
+    #: Markdown, rendered then sanitised on display
+    description: Mapped[str] = mapped_column(Text, default="")
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    mode: Mapped[EventMode] = mapped_column(_enum(EventMode, "event_mode"))
+    venue: Mapped[str] = mapped_column(String(160), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    #: shown only to people going (and the cohort's facilitators)
+    join_url: Mapped[str] = mapped_column(String(500), default="")
+    #: seats; None: no limit
+    capacity: Mapped[int | None]
+    #: answers close at this moment; None: when the event starts
+    rsvp_deadline: Mapped[datetime | None]
+    status: Mapped[EventStatus] = mapped_column(_enum(EventStatus, "event_status"),
+                                                default=EventStatus.SCHEDULED)
+    #: the calendar identity (RFC 5545 UID), stable for the life of the event
+    uid: Mapped[str] = mapped_column(String(100), unique=True)
+    sequence: Mapped[int] = mapped_column(default=0)
+    cancel_reason: Mapped[str] = mapped_column(Text, default="")
+    cancelled_at: Mapped[datetime | None]
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    cohort: Mapped[Cohort] = relationship()
+    created_by: Mapped[User | None] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Event {self.id} {self.kind.value} {self.title!r}>"
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status is EventStatus.CANCELLED
+
+
+class RsvpStatus(enum.StrEnum):
+    GOING = "going"
+    WAITLISTED = "waitlisted"
+    DECLINED = "declined"  #: can't go
+
+
+class Rsvp(db.Model):
+    """A person's answer to an event: one row per person and event. The waitlist is in
+    ``waitlisted_at`` order (first come, first served)."""
+
+    __tablename__ = "event_rsvps"
+    __table_args__ = (
+        UniqueConstraint("event_id", "user_id"),  # one answer per person
+        Index("ix_event_rsvps_event_status", "event_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[RsvpStatus] = mapped_column(_enum(RsvpStatus, "rsvp_status"))
+    #: when they joined the waitlist (its order); None when they never waited
+    waitlisted_at: Mapped[datetime | None]
+    #: when a freed seat went to them from the waitlist
+    promoted_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    event: Mapped[Event] = relationship()
+    user: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Rsvp {self.event_id} {self.user_id} {self.status.value}>"

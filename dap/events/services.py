@@ -1,0 +1,308 @@
+"""The rules of events: scheduling (one event or a weekly or fortnightly series, at the
+same local time across clock changes), cancelling, and answering with a waitlist.
+
+Times are typed in the cohort's time zone and stored in UTC. A seat is taken under a lock
+on the event's row, so two people answering "going" for the last seat at once get one
+seat between them, on PostgreSQL and SQLite alike. Emails go through the outbox.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from dap.accounts.models import User
+from dap.audit.services import record
+from dap.clock import now_utc
+from dap.cohorts.models import Cohort
+from dap.errors import DomainError
+from dap.events.models import Event, EventKind, EventMode, EventStatus, Rsvp, RsvpStatus
+from dap.extensions import db
+from dap.nudges.services import queue_email
+from dap.text import clean_text, clean_url
+
+TITLE_MAX = 160
+DESCRIPTION_MAX = 10_000
+VENUE_MAX = 160
+ADDRESS_MAX = 300
+REASON_MAX = 1_000
+CAPACITY_MAX = 10_000
+#: the longest event (a day-long kick-off is fine; a week is a typo)
+LONGEST = timedelta(hours=24)
+SERIES_MAX = 26
+#: how far ahead an event may be scheduled
+FURTHEST = timedelta(days=2 * 366)
+
+
+class Repeat:
+    """How a series repeats: the days between its events."""
+
+    NONE = 0
+    WEEKLY = 7
+    FORTNIGHTLY = 14
+
+
+def local_to_utc(local: datetime, timezone: str, *, field: str) -> datetime:
+    """A wall-clock time in ``timezone`` as UTC.
+
+    :raise DomainError: for a time that does not exist there (the hour the clocks skip).
+        A time that happens twice (the hour the clocks go back) is the first of the two.
+    """
+    zone = ZoneInfo(timezone)
+    naive = local.replace(tzinfo=None)
+    aware = naive.replace(tzinfo=zone, fold=0)
+    back = aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    if back != naive:
+        raise DomainError(f"{naive:%H:%M} does not exist on {naive:%-d %B %Y} in "
+                          f"{timezone}: the clocks go forward then. Choose another time.",
+                          field=field)
+    return aware.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class EventDetails:
+    """What a facilitator types for an event; local times are in the cohort's time zone."""
+
+    kind: EventKind | None
+    title: str | None
+    description: str | None
+    starts_local: datetime | None
+    ends_local: datetime | None
+    mode: EventMode | None
+    venue: str | None = ""
+    address: str | None = ""
+    join_url: str | None = ""
+    capacity: int | None = None
+    rsvp_deadline_local: datetime | None = None
+
+
+@dataclass(frozen=True)
+class _Clean:
+    kind: EventKind
+    title: str
+    description: str
+    mode: EventMode
+    venue: str
+    address: str
+    join_url: str
+    capacity: int | None
+
+
+def _clean(details: EventDetails) -> _Clean:
+    if details.kind is None:
+        raise DomainError("Choose what kind of event this is.", field="kind")
+    if details.mode is None:
+        raise DomainError("Choose how people take part.", field="mode")
+    venue = clean_text(details.venue, field="venue", max_len=VENUE_MAX, label="a venue")
+    if details.mode is not EventMode.ONLINE and not venue:
+        raise DomainError("Say where it happens: people come in person.", field="venue")
+    capacity = details.capacity
+    if capacity is not None and (isinstance(capacity, bool) or not 1 <= capacity <= CAPACITY_MAX):
+        raise DomainError(f"Enter a number of seats from 1 to {CAPACITY_MAX:,}, or leave it "
+                          "empty for no limit.", field="capacity")
+    return _Clean(
+        kind=details.kind,
+        title=clean_text(details.title, field="title", max_len=TITLE_MAX, label="a title",
+                         required=True),
+        description=clean_text(details.description, field="description",
+                               max_len=DESCRIPTION_MAX, label="a description"),
+        mode=details.mode, venue=venue,
+        address=clean_text(details.address, field="address", max_len=ADDRESS_MAX,
+                           label="an address"),
+        join_url=clean_url(details.join_url, field="join_url"),
+        capacity=capacity,
+    )
+
+
+def _times(details: EventDetails, timezone: str, *, shift: timedelta = timedelta(0)
+           ) -> tuple[datetime, datetime, datetime | None]:
+    """Start, end and answer deadline in UTC, ``shift`` days of wall-clock time later."""
+    if details.starts_local is None:
+        raise DomainError("Enter when it starts.", field="starts")
+    if details.ends_local is None:
+        raise DomainError("Enter when it ends.", field="ends")
+    starts = local_to_utc(details.starts_local + shift, timezone, field="starts")
+    ends = local_to_utc(details.ends_local + shift, timezone, field="ends")
+    deadline = (local_to_utc(details.rsvp_deadline_local + shift, timezone,
+                             field="rsvp_deadline")
+                if details.rsvp_deadline_local is not None else None)
+    return starts, ends, deadline
+
+
+def _check_times(starts: datetime, ends: datetime, deadline: datetime | None) -> None:
+    now = now_utc()
+    if ends <= starts:
+        raise DomainError("The end must come after the start.", field="ends")
+    if ends - starts > LONGEST:
+        raise DomainError("An event lasts at most 24 hours: check the end.", field="ends")
+    if starts <= now:
+        raise DomainError("That time has passed: choose a time to come.", field="starts")
+    if starts - now > FURTHEST:
+        raise DomainError("Schedule events at most two years ahead.", field="starts")
+    if deadline is not None and not now < deadline <= starts:
+        raise DomainError("Close answers at a time to come, no later than the start.",
+                          field="rsvp_deadline")
+
+
+def schedule(cohort: Cohort, details: EventDetails, *, actor: User, repeat: int = Repeat.NONE,
+             count: int | None = 1) -> list[Event]:
+    """Schedule an event, or a series of ``count`` events ``repeat`` days apart at the same
+    local time (so across a clock change the UTC time moves and the local time does not).
+
+    :raise DomainError: naming the field at fault.
+    """
+    if cohort.is_archived:
+        raise DomainError("This cohort is archived: nothing new can be scheduled.")
+    clean = _clean(details)
+    if repeat not in (Repeat.NONE, Repeat.WEEKLY, Repeat.FORTNIGHTLY):
+        raise DomainError("Choose how it repeats.", field="repeat")
+    if repeat == Repeat.NONE:
+        count = 1
+    elif count is None or isinstance(count, bool) or not 2 <= count <= SERIES_MAX:
+        raise DomainError(f"A series has from 2 to {SERIES_MAX} events.", field="count")
+    occurrences = [_times(details, cohort.timezone, shift=timedelta(days=repeat * n))
+                   for n in range(count)]
+    for starts, ends, deadline in occurrences:
+        _check_times(starts, ends, deadline)
+    series_id = uuid.uuid4().hex if count > 1 else None
+    events = []
+    for starts, ends, deadline in occurrences:
+        event = Event(cohort_id=cohort.id, series_id=series_id, kind=clean.kind,
+                      title=clean.title, description=clean.description, starts_at=starts,
+                      ends_at=ends, mode=clean.mode, venue=clean.venue, address=clean.address,
+                      join_url=clean.join_url, capacity=clean.capacity, rsvp_deadline=deadline,
+                      uid=f"{uuid.uuid4().hex}@dap", created_by_id=actor.id)
+        db.session.add(event)
+        events.append(event)
+    db.session.flush()
+    record("event.scheduled", actor=actor, cohort=cohort,
+           events=[e.id for e in events], title=clean.title)
+    return events
+
+
+def cancel(event: Event, *, actor: User, reason: str | None, base_url: str) -> None:
+    """Cancel an event: everyone going or waiting is told (once each), and calendars see
+    the change (``sequence`` goes up).
+
+    :raise DomainError: when it is already cancelled or over.
+    """
+    if event.is_cancelled:
+        raise DomainError("This event is already cancelled.")
+    if event.ends_at <= now_utc():
+        raise DomainError("This event is over: it can no longer be cancelled.")
+    event.cancel_reason = clean_text(reason, field="reason", max_len=REASON_MAX,
+                                     label="a reason")
+    event.status = EventStatus.CANCELLED
+    event.cancelled_at = now_utc()
+    event.sequence += 1
+    event.updated_at = now_utc()
+    db.session.flush()
+    for rsvp in db.session.scalars(
+            select(Rsvp).where(Rsvp.event_id == event.id,
+                               Rsvp.status.in_([RsvpStatus.GOING, RsvpStatus.WAITLISTED]))):
+        _tell(rsvp.user, event, template="event_cancelled", kind="event_cancelled",
+              subject=f"Cancelled: {event.title}", base_url=base_url,
+              dedup_key=f"event:{event.id}:cancelled:{rsvp.user_id}")
+    record("event.cancelled", actor=actor, cohort=event.cohort, event=event.id,
+           title=event.title)
+
+
+# --- answers ------------------------------------------------------------------------------------
+
+
+def answers_close_at(event: Event) -> datetime:
+    return event.rsvp_deadline or event.starts_at
+
+
+def going_count(event_id: int) -> int:
+    return db.session.scalar(select(func.count(Rsvp.id)).where(
+        Rsvp.event_id == event_id, Rsvp.status == RsvpStatus.GOING)) or 0
+
+
+def respond(event: Event, person: User, *, going: bool, base_url: str) -> Rsvp:
+    """Answer "going" or "can't go". Going takes a seat when there is one, or a place at the
+    end of the waitlist. Giving up a seat passes it to the first person waiting, who is
+    told. Answering the same twice changes nothing.
+
+    :raise DomainError: when the event is cancelled, or answers have closed.
+    """
+    # The lock: whoever holds it counts the seats and takes one; the others wait their turn.
+    locked = db.session.scalar(select(Event).where(Event.id == event.id).with_for_update()
+                               .execution_options(populate_existing=True))
+    if locked is None or locked.is_cancelled:
+        raise DomainError("This event was cancelled.")
+    now = now_utc()
+    if now >= answers_close_at(locked):
+        raise DomainError("Answers for this event have closed.")
+    rsvp = db.session.scalar(select(Rsvp).where(Rsvp.event_id == locked.id,
+                                                Rsvp.user_id == person.id))
+    if rsvp is None:
+        rsvp = Rsvp(event_id=locked.id, user_id=person.id, status=RsvpStatus.DECLINED,
+                    created_at=now)
+        db.session.add(rsvp)
+    was = rsvp.status if rsvp.id is not None else None
+    if going:
+        if was in (RsvpStatus.GOING, RsvpStatus.WAITLISTED):
+            return rsvp
+        if locked.capacity is None or going_count(locked.id) < locked.capacity:
+            rsvp.status = RsvpStatus.GOING
+            rsvp.waitlisted_at = None
+        else:
+            rsvp.status = RsvpStatus.WAITLISTED
+            rsvp.waitlisted_at = now
+    else:
+        if was is RsvpStatus.DECLINED:
+            return rsvp
+        rsvp.status = RsvpStatus.DECLINED
+        rsvp.waitlisted_at = None
+    rsvp.updated_at = now
+    db.session.flush()
+    if was is RsvpStatus.GOING and not going:
+        _promote(locked, base_url=base_url)
+    return rsvp
+
+
+def _promote(event: Event, *, base_url: str) -> None:
+    """Give free seats to the people waiting longest, and tell them."""
+    while event.capacity is None or going_count(event.id) < event.capacity:
+        first = db.session.scalar(
+            select(Rsvp).where(Rsvp.event_id == event.id, Rsvp.status == RsvpStatus.WAITLISTED)
+            .order_by(Rsvp.waitlisted_at, Rsvp.id).limit(1))
+        if first is None:
+            return
+        first.status = RsvpStatus.GOING
+        first.promoted_at = now_utc()
+        first.waitlisted_at = None
+        first.updated_at = now_utc()
+        db.session.flush()
+        _tell(first.user, event, template="event_promoted", kind="event_promoted",
+              subject=f"A seat is yours: {event.title}", base_url=base_url,
+              dedup_key=f"event:{event.id}:promoted:{first.user_id}:{first.promoted_at:%s}")
+
+
+def _tell(person: User, event: Event, *, template: str, kind: str, subject: str,
+          base_url: str, dedup_key: str) -> None:
+    if not person.email or not person.is_active:
+        return
+    queue_email(to=person.email, template=template, kind=kind, subject=subject,
+                context={"person": person, "event": event, "cohort": event.cohort,
+                         "link": f"{base_url}/cohorts/{event.cohort_id}/events/{event.id}"},
+                dedup_key=dedup_key)
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def waitlist_position(rsvp: Rsvp) -> int | None:
+    """1 for the first person waiting; None when not waiting."""
+    if rsvp.status is not RsvpStatus.WAITLISTED:
+        return None
+    ahead = db.session.scalar(select(func.count(Rsvp.id)).where(
+        Rsvp.event_id == rsvp.event_id, Rsvp.status == RsvpStatus.WAITLISTED,
+        (Rsvp.waitlisted_at < rsvp.waitlisted_at)
+        | ((Rsvp.waitlisted_at == rsvp.waitlisted_at) & (Rsvp.id < rsvp.id))))
+    return (ahead or 0) + 1

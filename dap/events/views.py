@@ -1,0 +1,187 @@
+"""A cohort's events: the list, an event's page, scheduling, answering, cancelling.
+
+Workshop pages stay open when a participant has used the week's platform time: events
+are the offline half of the blend."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from dap import policy
+from dap.clock import now_utc
+from dap.content.render import render_markdown
+from dap.core.forms import attempt
+from dap.events import services
+from dap.events.forms import AnswerForm, CancelForm, EventForm
+from dap.events.models import (
+    KIND_LABELS,
+    MODE_LABELS,
+    Event,
+    EventKind,
+    EventMode,
+    Rsvp,
+    RsvpStatus,
+)
+from dap.extensions import db
+from dap.timecap.gate import allowed_when_capped
+
+bp = Blueprint("events", __name__)
+
+
+def _base_url() -> str:
+    return current_app.config["BASE_URL"]
+
+
+def _counts(event_ids: list[int]) -> dict[int, dict[RsvpStatus, int]]:
+    """Answers per event and status, in one query."""
+    counts: dict[int, dict[RsvpStatus, int]] = {i: {} for i in event_ids}
+    if event_ids:
+        for event_id, status, n in db.session.execute(
+                select(Rsvp.event_id, Rsvp.status, func.count(Rsvp.id))
+                .where(Rsvp.event_id.in_(event_ids)).group_by(Rsvp.event_id, Rsvp.status)):
+            counts[event_id][status] = n
+    return counts
+
+
+@bp.get("/cohorts/<int:cohort_id>/events")
+@policy.signed_in
+@allowed_when_capped
+def index(cohort_id: int):
+    cohort = policy.load_cohort(current_user, cohort_id)
+    events = db.session.scalars(select(Event).where(Event.cohort_id == cohort.id)
+                                .order_by(Event.starts_at, Event.id)).all()
+    now = now_utc()
+    ids = [e.id for e in events]
+    mine = {r.event_id: r for r in db.session.scalars(
+        select(Rsvp).where(Rsvp.user_id == current_user.id, Rsvp.event_id.in_(ids)))} if ids else {}
+    return render_template(
+        "events/index.html", cohort=cohort, counts=_counts(ids), mine=mine,
+        upcoming=[e for e in events if e.ends_at > now],
+        past=[e for e in reversed(events) if e.ends_at <= now],
+        can_schedule=policy.can_edit_cohort(current_user, cohort), kinds=KIND_LABELS)
+
+
+@bp.route("/cohorts/<int:cohort_id>/events/new", methods=["GET", "POST"])
+@policy.signed_in
+@allowed_when_capped
+def new(cohort_id: int):
+    cohort = policy.load_cohort(current_user, cohort_id, edit=True)
+    form = EventForm()
+    scheduled: list[Event] = []
+    if form.validate_on_submit():
+        def go() -> None:
+            scheduled.extend(services.schedule(
+                cohort, _details(form), actor=current_user, repeat=int(form.repeat.data or 0),
+                count=form.count.data))
+        if attempt(form, go):
+            many = len(scheduled) > 1
+            flash(f"Scheduled {len(scheduled)} events." if many else "Event scheduled.",
+                  "success")
+            target = (url_for("events.index", cohort_id=cohort.id) if many else
+                      url_for("events.show", cohort_id=cohort.id, event_id=scheduled[0].id))
+            return redirect(target, code=303)
+    status = 400 if form.is_submitted() else 200
+    return render_template("events/form.html", cohort=cohort, form=form), status
+
+
+def _local(day, time) -> datetime | None:
+    return datetime.combine(day, time) if day is not None and time is not None else None
+
+
+def _details(form: EventForm) -> services.EventDetails:
+    return services.EventDetails(
+        kind=_choice(EventKind, form.kind.data), title=form.title.data,
+        description=form.description.data, starts_local=_local(form.day.data, form.starts.data),
+        ends_local=_local(form.day.data, form.ends.data), mode=_choice(EventMode, form.mode.data),
+        venue=form.venue.data, address=form.address.data, join_url=form.join_url.data,
+        capacity=form.capacity.data, rsvp_deadline_local=form.rsvp_deadline.data)
+
+
+def _choice(enum_type, raw):
+    try:
+        return enum_type(raw)
+    except ValueError:
+        return None
+
+
+@bp.get("/cohorts/<int:cohort_id>/events/<int:event_id>")
+@policy.signed_in
+@allowed_when_capped
+def show(cohort_id: int, event_id: int):
+    cohort = policy.load_cohort(current_user, cohort_id)
+    event = policy.load_event(cohort, event_id)
+    return _event_page(cohort, event)
+
+
+def _event_page(cohort, event: Event, *, cancel_form: CancelForm | None = None,
+                status: int = 200):
+    mine = db.session.scalar(select(Rsvp).where(Rsvp.event_id == event.id,
+                                                Rsvp.user_id == current_user.id))
+    manages = policy.can_manage_cohort(current_user, cohort)
+    going = (db.session.scalars(
+        select(Rsvp).where(Rsvp.event_id == event.id, Rsvp.status == RsvpStatus.GOING)
+        .order_by(Rsvp.updated_at, Rsvp.id)).all() if manages else [])
+    waiting = (db.session.scalars(
+        select(Rsvp).where(Rsvp.event_id == event.id, Rsvp.status == RsvpStatus.WAITLISTED)
+        .order_by(Rsvp.waitlisted_at, Rsvp.id)).all() if manages else [])
+    now = now_utc()
+    return render_template(
+        "events/show.html", cohort=cohort, event=event, mine=mine, counts=_counts([event.id]),
+        position=services.waitlist_position(mine) if mine else None,
+        can_answer=(policy.can_answer_event(current_user, cohort) and not event.is_cancelled
+                    and now < services.answers_close_at(event)),
+        is_participant=policy.can_answer_event(current_user, cohort),
+        show_join=bool(event.join_url) and not event.is_cancelled and (
+            manages or (mine is not None and mine.status is RsvpStatus.GOING)),
+        manages=manages, can_cancel=(policy.can_edit_cohort(current_user, cohort)
+                                     and not event.is_cancelled and event.ends_at > now),
+        going=going, waiting=waiting, answer=AnswerForm(), cancel_form=cancel_form or CancelForm(),
+        kinds=KIND_LABELS, modes=MODE_LABELS, description=render_markdown(event.description),
+    ), status
+
+
+@bp.post("/cohorts/<int:cohort_id>/events/<int:event_id>/answer")
+@policy.signed_in
+@allowed_when_capped
+def answer(cohort_id: int, event_id: int):
+    cohort = policy.load_cohort(current_user, cohort_id)
+    event = policy.load_event(cohort, event_id)
+    if not policy.can_answer_event(current_user, cohort):
+        abort(403)
+    form = AnswerForm()
+    if not form.validate_on_submit() or form.answer.data not in ("yes", "no"):
+        abort(400)
+    going = form.answer.data == "yes"
+    result: list[Rsvp] = []
+    if attempt(None, lambda: result.append(services.respond(
+            event, current_user, going=going, base_url=_base_url()))):
+        rsvp = result[0]
+        if rsvp.status is RsvpStatus.GOING:
+            flash("You’re going. See you there!", "success")
+        elif rsvp.status is RsvpStatus.WAITLISTED:
+            flash("It’s full, so you’re on the waitlist. If a seat comes free it’s yours, "
+                  "and we’ll email you.", "info")
+        else:
+            flash("Thanks for letting us know you can’t go.", "info")
+    return redirect(url_for("events.show", cohort_id=cohort.id, event_id=event.id), code=303)
+
+
+@bp.post("/cohorts/<int:cohort_id>/events/<int:event_id>/cancel")
+@policy.signed_in
+@allowed_when_capped
+def cancel(cohort_id: int, event_id: int):
+    cohort = policy.load_cohort(current_user, cohort_id, edit=True)
+    event = policy.load_event(cohort, event_id)
+    form = CancelForm()
+    if not form.validate_on_submit():
+        return _event_page(cohort, event, cancel_form=form, status=400)
+    if attempt(form, lambda: services.cancel(event, actor=current_user,
+                                             reason=form.reason.data, base_url=_base_url())):
+        flash("Event cancelled. Everyone going or waiting has been told.", "success")
+        return redirect(url_for("events.show", cohort_id=cohort.id, event_id=event.id),
+                        code=303)
+    return _event_page(cohort, event, cancel_form=form, status=400)
