@@ -63,6 +63,15 @@ LEADERS = [
 ]
 
 
+KICK_OFF_DESCRIPTION = """The start of the programme: what the next twelve weeks look like,
+stories from last year's cohort, and your first goal chosen before you leave.
+
+- Meet your facilitator and your patrons
+- Try three tools in pairs
+- Leave with a first goal in your Digital Action Plan
+"""
+
+
 def load_demo(*, params: HashParams, timezone: str = "Europe/London") -> str:
     """Create the demo organisation, cohort and accounts. Flushes; the caller commits."""
     password_hash = hash_password(DEMO_PASSWORD, params)
@@ -171,7 +180,8 @@ def load_demo(*, params: HashParams, timezone: str = "Europe/London") -> str:
     goals = _demo_plans(cohort, participants[:6])
     _demo_time(cohort, participants[:6])
     _demo_reviews(cohort, participants[:2], patron)
-    return (f"{goals} plan goals with check-ins, "
+    events = _demo_events(cohort, facilitator, participants)
+    return (f"{goals} plan goals with check-ins, {events} events, "
             f"1 organisation, {len(teams)} teams, 2 cohorts (one volunteer), "
             f"{len(participants) + len(leader_people)} participants with accounts "
             "(and the demo patron also a participant in the second cohort), 1 kept for "
@@ -206,6 +216,55 @@ def _demo_time(cohort: Cohort, people: list[User]) -> None:
                                    title=DEMO_WEB[n % len(DEMO_WEB)], minutes=20, local_date=monday,
                                    created_by_id=person.id))
     db.session.flush()
+
+
+def _demo_events(cohort: Cohort, facilitator: User, people: list[User]) -> int:
+    """The kick-off (past, everyone went), a full workshop with a waitlist next week, and a
+    fortnightly online conversation series."""
+    import uuid
+    from datetime import UTC, datetime, time
+    from zoneinfo import ZoneInfo
+
+    from dap.events.models import Event, EventKind, EventMode, Rsvp, RsvpStatus
+
+    zone = ZoneInfo(cohort.timezone)
+    today = now_utc().astimezone(zone).date()
+
+    def at(day, hour: int) -> datetime:
+        return datetime.combine(day, time(hour), tzinfo=zone).astimezone(UTC)
+
+    def event(day, hour: int, hours: int, **fields) -> Event:
+        made = Event(cohort_id=cohort.id, starts_at=at(day, hour), ends_at=at(day, hour + hours),
+                     uid=f"{uuid.uuid4().hex}@dap", created_by_id=facilitator.id, **fields)
+        db.session.add(made)
+        return made
+
+    kick_off = event(cohort.start_date, 10, 3, kind=EventKind.KICK_OFF,
+                     title="Kick-off: what could digital do for you?", mode=EventMode.IN_PERSON,
+                     venue="Council Chamber", address="Town Hall, Market Square",
+                     description=KICK_OFF_DESCRIPTION)
+    workshop = event(today + timedelta(days=7 - today.weekday() + 1), 14, 2,
+                     kind=EventKind.WORKSHOP, title="Writing for screens",
+                     mode=EventMode.HYBRID, venue="Room 2.14", address="Town Hall",
+                     join_url="https://meet.example.org/writing-for-screens", capacity=4,
+                     description="Short sentences, front-loaded headings, plain words. Bring "
+                                 "a page you wrote recently: we will rewrite it together.")
+    series = uuid.uuid4().hex
+    conversations = [event(today + timedelta(days=3 + 14 * n), 12, 1, kind=EventKind.CONVERSATION,
+                           title="Lunchtime conversation: what worked this fortnight",
+                           mode=EventMode.ONLINE, series_id=series,
+                           join_url="https://meet.example.org/lunchtime")
+                     for n in range(3)]
+    db.session.flush()
+    for person in people[:6]:
+        db.session.add(Rsvp(event_id=kick_off.id, user_id=person.id, status=RsvpStatus.GOING))
+    for n, person in enumerate(people[:6]):
+        waiting = n >= workshop.capacity
+        db.session.add(Rsvp(event_id=workshop.id, user_id=person.id,
+                            status=RsvpStatus.WAITLISTED if waiting else RsvpStatus.GOING,
+                            waitlisted_at=now_utc() + timedelta(seconds=n) if waiting else None))
+    db.session.flush()
+    return 2 + len(conversations)
 
 
 def _demo_reviews(cohort: Cohort, people: list[User], patron: User) -> None:

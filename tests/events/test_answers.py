@@ -233,3 +233,22 @@ def test_two_people_answering_for_the_last_seat_at_once_get_one_seat(
         assert worker.exitcode == 0
     assert sorted(results.get(timeout=5) for _ in workers) == ["going", "waitlisted"]
     assert sorted(_answers(app, event_id).values()) == [RsvpStatus.GOING, RsvpStatus.WAITLISTED]
+
+
+def test_the_dashboard_lists_what_is_coming_up_with_my_answer(app, world, schedule,
+                                                              participants, role_client):
+    assert schedule(title="Kick-off party", kind="kick_off").status_code == 303
+    kick_off = _event_id(app)
+    assert schedule(title="Second workshop", day="2027-03-25").status_code == 303
+    cancelled = _event_id(app)
+    assert schedule(title="Fourth workshop", day="2027-03-26").status_code == 303
+    post_form(role_client("facilitator"),
+              f"/cohorts/{world['cohort']}/events/{cancelled}/cancel", {"reason": ""})
+    [me] = participants(1)
+    answer(me, world["cohort"], kick_off, True)
+    page = me.get("/").get_data(as_text=True)
+    assert page.index("Kick-off party") < page.index("Fourth workshop")
+    assert "Second workshop" not in page  # cancelled
+    assert "You’re going" in page
+    assert "Kick-off party" in role_client("patron").get("/").get_data(as_text=True)
+    assert "Coming up" not in role_client("outsider").get("/").get_data(as_text=True)
