@@ -205,6 +205,12 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
                       {**everyone(404), "anonymous": 302}),
     "events.cancel": ("POST", "/cohorts/{cohort}/events/999999/cancel",
                       {**everyone(404), "anonymous": 302}),
+    "events.event_ics": ("GET", "/cohorts/{cohort}/events/999999/event.ics",
+                         {**everyone(404), "anonymous": 302}),
+    # The personal calendar feed: its page for anyone signed in; the feed itself opens by
+    # its secret address alone (an unknown one is a 404 for everyone).
+    "events.feed": ("GET", "/calendar", SIGNED_IN),
+    "events.feed_ics": ("GET", "/calendar/not-a-token.ics", everyone(404)),
     # Privacy and the audit log.
     "privacy.export": ("GET", "/account/export", SIGNED_IN),
     "privacy.delete_account": ("POST", "/account/delete", {**everyone(400), "anonymous": 302}),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, inspect, or_, select, update
+from sqlalchemy import and_, delete, func, inspect, or_, select, update
 from sqlalchemy.orm import aliased, selectinload
 
 from dap.accounts.models import User, UserSession
@@ -365,6 +365,9 @@ def delete_account(user: User, *, actor: User, password: str, params: HashParams
         )
 
     plan_privacy.erase_free_text(user)
+    from dap.events.models import CalendarFeed  # local: events imports accounts
+
+    db.session.execute(delete(CalendarFeed).where(CalendarFeed.user_id == user.id))
 
     user.deleted_at = now
     user.is_active = False

@@ -140,3 +140,16 @@ class Rsvp(db.Model):
 
     def __repr__(self) -> str:
         return f"<Rsvp {self.event_id} {self.user_id} {self.status.value}>"
+
+
+class CalendarFeed(db.Model):
+    """A person's calendar feed: a secret address that calendar apps poll. Only the token's
+    SHA-256 is stored; making a new one replaces it, so the old address stops working."""
+
+    __tablename__ = "calendar_feeds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    last_used_at: Mapped[datetime | None]

@@ -14,19 +14,20 @@ from sqlalchemy import func, select
 from dap import policy
 from dap.clock import now_utc
 from dap.content.render import render_markdown
-from dap.core.forms import attempt
-from dap.events import services
+from dap.core.forms import ConfirmForm, attempt
+from dap.events import calendar, services
 from dap.events.forms import AnswerForm, CancelForm, EventForm
 from dap.events.models import (
     KIND_LABELS,
     MODE_LABELS,
+    CalendarFeed,
     Event,
     EventKind,
     EventMode,
     Rsvp,
     RsvpStatus,
 )
-from dap.extensions import db
+from dap.extensions import db, limiter
 from dap.timecap.gate import allowed_when_capped
 
 bp = Blueprint("events", __name__)
@@ -185,3 +186,58 @@ def cancel(cohort_id: int, event_id: int):
         return redirect(url_for("events.show", cohort_id=cohort.id, event_id=event.id),
                         code=303)
     return _event_page(cohort, event, cancel_form=form, status=400)
+
+
+# --- calendars ----------------------------------------------------------------------------------
+
+ICS_HEADERS = {"Content-Type": "text/calendar; charset=utf-8", "Cache-Control": "no-store",
+               "X-Robots-Tag": "noindex"}
+
+
+def _link(event: Event) -> str:
+    return f"{_base_url()}/cohorts/{event.cohort_id}/events/{event.id}"
+
+
+@bp.get("/cohorts/<int:cohort_id>/events/<int:event_id>/event.ics")
+@policy.signed_in
+@allowed_when_capped
+def event_ics(cohort_id: int, event_id: int):
+    cohort = policy.load_cohort(current_user, cohort_id)
+    event = policy.load_event(cohort, event_id)
+    body = calendar.calendar_of([event], links={event.id: _link(event)}, name=event.title)
+    return body, 200, {**ICS_HEADERS,
+                       "Content-Disposition": f'attachment; filename="event-{event.id}.ics"'}
+
+
+@bp.route("/calendar", methods=["GET", "POST"])
+@policy.signed_in
+@allowed_when_capped
+def feed():
+    """The personal feed: make (or replace) its secret address, shown once."""
+    form = ConfirmForm()
+    address = None
+    if form.validate_on_submit():
+        token = calendar.new_feed_token(current_user)
+        db.session.commit()
+        address = url_for("events.feed_ics", token=token, _external=True)
+    elif form.is_submitted():
+        abort(400)
+    has_feed = db.session.scalar(select(CalendarFeed.id).where(
+        CalendarFeed.user_id == current_user.id)) is not None
+    return render_template("events/feed.html", form=form, address=address, has_feed=has_feed)
+
+
+@bp.get("/calendar/<token>.ics")
+@policy.public
+@limiter.limit("60/minute")
+def feed_ics(token: str):
+    """A person's feed, opened by its secret address alone (calendar apps sign in to
+    nothing). Unknown or replaced addresses are a plain 404."""
+    owner = calendar.feed_owner(token)
+    if owner is None:
+        abort(404)
+    events = calendar.feed_events(owner)
+    body = calendar.calendar_of(events, links={e.id: _link(e) for e in events},
+                                name=f"DAP: {owner.name}")
+    db.session.commit()  # when it was last used
+    return body, 200, ICS_HEADERS

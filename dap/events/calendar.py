@@ -1,0 +1,106 @@
+"""Events as iCalendar (RFC 5545): a file per event and each person's feed.
+
+Each event keeps one ``UID`` for life and a ``SEQUENCE`` that goes up with every change, so
+a calendar that has it updates it in place; a cancelled event says ``STATUS:CANCELLED``.
+Times carry the cohort's time zone (``TZID`` with its ``VTIMEZONE``), so a series keeps its
+local time across a clock change in every calendar app.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo
+
+import icalendar
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from dap.accounts.models import User
+from dap.clock import now_utc
+from dap.events.models import KIND_LABELS, CalendarFeed, Event, Rsvp, RsvpStatus
+from dap.extensions import db
+
+PRODID = "-//DAP//Digital Action Plan//EN"
+
+
+def _component(event: Event, *, link: str) -> icalendar.Event:
+    zone = ZoneInfo(event.cohort.timezone)
+    item = icalendar.Event()
+    item.add("uid", event.uid)
+    item.add("sequence", event.sequence)
+    item.add("dtstamp", event.updated_at)
+    item.add("dtstart", event.starts_at.astimezone(zone))
+    item.add("dtend", event.ends_at.astimezone(zone))
+    item.add("summary", event.title)
+    item.add("status", "CANCELLED" if event.is_cancelled else "CONFIRMED")
+    item.add("categories", [KIND_LABELS[event.kind]])
+    where = ", ".join(part for part in (event.venue, event.address) if part)
+    if where:
+        item.add("location", where)
+    description = event.description
+    if event.is_cancelled and event.cancel_reason:
+        description = f"Cancelled: {event.cancel_reason}\n\n{description}".strip()
+    item.add("description", f"{description}\n\n{link}".strip())
+    item.add("url", link)
+    return item
+
+
+def calendar_of(events: Iterable[Event], *, links: dict[int, str], name: str) -> bytes:
+    """An iCalendar file holding ``events`` (``links``: the page of each, by id)."""
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", name)
+    for event in events:
+        calendar.add_component(_component(event, link=links[event.id]))
+    calendar.add_missing_timezones()
+    return calendar.to_ical()
+
+
+# --- personal feeds -----------------------------------------------------------------------------
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_feed_token(person: User) -> str:
+    """A new secret feed address for ``person``; the previous one stops working. Returns the
+    token (shown once in the address; only its hash is kept). Flushes."""
+    token = secrets.token_urlsafe(24)
+    feed = db.session.scalar(select(CalendarFeed).where(CalendarFeed.user_id == person.id))
+    if feed is None:
+        feed = CalendarFeed(user_id=person.id)
+        db.session.add(feed)
+    feed.token_hash = _hash(token)
+    feed.created_at = now_utc()
+    feed.last_used_at = None
+    db.session.flush()
+    return token
+
+
+def feed_owner(token: str) -> User | None:
+    """Whose feed ``token`` opens, or None (unknown, replaced, or the account is not
+    active)."""
+    if not token or len(token) > 100:
+        return None
+    feed = db.session.scalar(select(CalendarFeed).where(CalendarFeed.token_hash == _hash(token)))
+    if feed is None:
+        return None
+    owner = db.session.get(User, feed.user_id)
+    if owner is None or not owner.is_active:
+        return None
+    feed.last_used_at = now_utc()
+    return owner
+
+
+def feed_events(person: User) -> list[Event]:
+    """The events ``person`` answered "going" to (cancelled ones too, so that calendars take
+    them off), oldest first; one query."""
+    return list(db.session.scalars(
+        select(Event).join(Rsvp, Rsvp.event_id == Event.id).options(joinedload(Event.cohort))
+        .where(Rsvp.user_id == person.id, Rsvp.status == RsvpStatus.GOING)
+        .order_by(Event.starts_at, Event.id)))
