@@ -54,6 +54,9 @@ HEARTBEAT_PATH = "/time/heartbeat"
 SMALL_COHORT = 25
 LARGE_COHORT = 250
 SCALING_REQUESTS = 20  # requests per page when only the query count is wanted
+#: events the demo participant is going to, compared for queries per request
+SMALL_FEED = 5
+LARGE_FEED = 200
 #: the heartbeat against /healthz in alternating rounds (see ``paired_ratio``)
 PAIRED_ROUNDS = 15
 PAIRED_SECONDS = 0.3
@@ -224,6 +227,33 @@ def seed_plan(*, goals: int, check_ins: int, fresh: bool = False) -> int:
     return first.id
 
 
+def seed_events(cohort_id: int, email: str, total: int) -> tuple[int, str]:
+    """Make ``email`` going to ``total`` future events of the cohort (adding events as
+    needed); returns one event's id and a new feed token for them."""
+    import uuid
+
+    from dap.events.calendar import new_feed_token
+    from dap.events.models import Event, EventKind, EventMode, Rsvp, RsvpStatus
+
+    person = db.session.scalar(select(User).where(User.email == email))
+    going = db.session.scalar(select(func.count(Rsvp.id)).where(
+        Rsvp.user_id == person.id, Rsvp.status == RsvpStatus.GOING))
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    for n in range(going, total):
+        made = Event(cohort_id=cohort_id, kind=EventKind.WORKSHOP, title=f"Bench workshop {n}",
+                     description="A **bench** event.", mode=EventMode.HYBRID, venue="Room 1",
+                     starts_at=start + timedelta(hours=n), ends_at=start + timedelta(hours=n, minutes=50),
+                     uid=f"{uuid.uuid4().hex}@dap", join_url="https://meet.example.org/x")
+        db.session.add(made)
+        db.session.flush()
+        db.session.add(Rsvp(event_id=made.id, user_id=person.id, status=RsvpStatus.GOING))
+    event_id = db.session.scalar(select(Rsvp.event_id).where(
+        Rsvp.user_id == person.id, Rsvp.status == RsvpStatus.GOING).order_by(Rsvp.id.desc()))
+    token = new_feed_token(person)
+    db.session.commit()
+    return event_id, token
+
+
 def demo_cohort() -> Cohort:
     """The demo's volunteer cohort, where the demo participant and patron are."""
     return db.session.scalars(select(Cohort).where(Cohort.is_volunteer.is_(True))).one()
@@ -294,7 +324,10 @@ def run(seconds: float, database: str, pg_server: str) -> dict:
                 select(Membership.id).join(User, User.id == Membership.user_id)
                 .where(Membership.cohort_id == cohort_id,
                        User.email == "participant@example.org"))
+            event_id, feed_token = seed_events(cohort_id, "participant@example.org", SMALL_FEED)
             db.session.remove()
+        events_path = f"/cohorts/{cohort_id}/events"
+        event_path = f"{events_path}/{event_id}"
         roster_path = f"/cohorts/{cohort_id}/people"
         plan_path = f"/cohorts/{cohort_id}/plan"
         goal_path = f"{plan_path}/goals/{goal_id}"
@@ -317,6 +350,10 @@ def run(seconds: float, database: str, pg_server: str) -> dict:
             ("a goal's page", "participant", goal_path),
             ("their plan (patron)", "patron", their_plan_path),
             ("their plan (facilitator)", "facilitator", their_plan_path),
+            ("events (participant)", "participant", events_path),
+            ("an event's page", "participant", event_path),
+            ("an event's page (facil.)", "facilitator", event_path),
+            ("calendar feed", "anonymous", f"/calendar/{feed_token}.ics"),
         ]
         check_in_form = {
             "csrf_token": csrf_token(clients["participant"].get(goal_path).get_data(as_text=True)),
@@ -385,6 +422,21 @@ def run(seconds: float, database: str, pg_server: str) -> dict:
             db.session.remove()
         plan_after = {name: queries_per_request(clients[who], path, counter)
                       for name, who, path in plan_cases(first_goal)}
+        def event_cases(token: str) -> list[tuple[str, str, str]]:
+            return [("events (participant)", "participant", events_path),
+                    ("calendar feed", "anonymous", f"/calendar/{token}.ics"),
+                    ("dashboard (participant)", "participant", "/")]
+
+        with app.app_context():
+            _, feed_token = seed_events(cohort_id, "participant@example.org", SMALL_FEED)
+            db.session.remove()
+        events_before = {name: queries_per_request(clients[who], path, counter)
+                         for name, who, path in event_cases(feed_token)}
+        with app.app_context():
+            _, feed_token = seed_events(cohort_id, "participant@example.org", LARGE_FEED)
+            db.session.remove()
+        events_after = {name: queries_per_request(clients[who], path, counter)
+                        for name, who, path in event_cases(feed_token)}
         with app.app_context():
             db.engine.dispose()
 
@@ -401,6 +453,14 @@ def run(seconds: float, database: str, pg_server: str) -> dict:
                 {"name": name, "before": before[name], "after": after[name],
                  "grows": after[name] > before[name]}
                 for name, _, _ in scaling_cases
+            ],
+        },
+        "event_scaling": {
+            "before": f"going to {SMALL_FEED} events", "after": f"going to {LARGE_FEED} events",
+            "queries_per_request": [
+                {"name": name, "before": events_before[name], "after": events_after[name],
+                 "grows": events_after[name] > events_before[name]}
+                for name, _, _ in event_cases(feed_token)
             ],
         },
         "plan_scaling": {
@@ -445,6 +505,13 @@ def print_report(report: dict) -> None:
     print(header)
     print("-" * len(header))
     for row in p["queries_per_request"]:
+        verdict = "GROWS (N+1?)" if row["grows"] else "constant"
+        print(f"{row['name']:<26} {row['before']:>7.1f} {row['after']:>7.1f}  {verdict}")
+    e = report["event_scaling"]
+    print(f"\nqueries per request as someone's events grow ({e['before']} -> {e['after']})")
+    print(header)
+    print("-" * len(header))
+    for row in e["queries_per_request"]:
         verdict = "GROWS (N+1?)" if row["grows"] else "constant"
         print(f"{row['name']:<26} {row['before']:>7.1f} {row['after']:>7.1f}  {verdict}")
 
@@ -511,7 +578,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nwritten to {args.json}")
     if args.server == "gunicorn":
         return 1 if any(r["errors"] for r in report["results"]) else 0
-    rows = report["scaling"]["queries_per_request"] + report["plan_scaling"]["queries_per_request"]
+    rows = (report["scaling"]["queries_per_request"] + report["plan_scaling"]["queries_per_request"]
+            + report["event_scaling"]["queries_per_request"])
     return 1 if any(row["grows"] for row in rows) else 0
 
 
