@@ -201,6 +201,8 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "events.index": ("GET", "/cohorts/{cohort}/events", {**everyone(200), "anonymous": 302}),
     "events.new": ("GET", "/cohorts/{cohort}/events/new", MANAGERS),
     "events.show": ("GET", "/cohorts/{cohort}/events/999999", {**everyone(404), "anonymous": 302}),
+    "events.edit": ("GET", "/cohorts/{cohort}/events/999999/edit",
+                    {**everyone(404), "anonymous": 302}),
     "events.answer": ("POST", "/cohorts/{cohort}/events/999999/answer",
                       {**everyone(404), "anonymous": 302}),
     "events.cancel": ("POST", "/cohorts/{cohort}/events/999999/cancel",

@@ -184,6 +184,63 @@ def schedule(cohort: Cohort, details: EventDetails, *, actor: User, repeat: int 
     return events
 
 
+def update(event: Event, details: EventDetails, *, actor: User, base_url: str) -> bool:
+    """Change an event that has not started. Calendars see the change (``sequence`` goes
+    up); everyone going or waiting is told when the time, place or link changed. More
+    seats pass to the people waiting. Returns whether anything changed.
+
+    :raise DomainError: naming the field at fault; fewer seats than people going; an event
+        cancelled, started or in an archived cohort.
+    """
+    if event.cohort.is_archived:
+        raise DomainError("This cohort is archived: its events can no longer change.")
+    if event.is_cancelled:
+        raise DomainError("This event is cancelled: it can no longer change.")
+    if event.starts_at <= now_utc():
+        raise DomainError("This event has started: it can no longer change.")
+    clean = _clean(details)
+    starts, ends, deadline = _times(details, event.cohort.timezone)
+    _check_times(starts, ends, deadline)
+    going = going_count(event.id)
+    if clean.capacity is not None and clean.capacity < going:
+        raise DomainError(f"{going} people are going: keep at least {going} seats, or ask "
+                          "some of them first.", field="capacity")
+    before = _visible(event)
+    event.kind, event.title, event.description = clean.kind, clean.title, clean.description
+    event.mode, event.venue, event.address = clean.mode, clean.venue, clean.address
+    event.join_url, event.capacity = clean.join_url, clean.capacity
+    event.starts_at, event.ends_at, event.rsvp_deadline = starts, ends, deadline
+    after = _visible(event)
+    if after == before:
+        return False
+    event.sequence += 1
+    event.updated_at = now_utc()
+    db.session.flush()
+    _promote(event, base_url=base_url)
+    if _logistics(before) != _logistics(after):
+        _tell_everyone_coming(event, what="changed", subject=f"Changed: {event.title}",
+                              base_url=base_url)
+    record("event.updated", actor=actor, cohort=event.cohort, event=event.id,
+           title=event.title, sequence=event.sequence)
+    return True
+
+
+def _visible(event: Event) -> tuple:
+    """What people and calendars see of an event."""
+    return (event.kind, event.title, event.description, event.capacity, event.rsvp_deadline,
+            *_logistics_of(event))
+
+
+def _logistics_of(event: Event) -> tuple:
+    return (event.starts_at, event.ends_at, event.mode, event.venue, event.address,
+            event.join_url)
+
+
+def _logistics(visible: tuple) -> tuple:
+    """When, where and how to join: the part of an event people are told about."""
+    return visible[5:]
+
+
 def cancel(event: Event, *, actor: User, reason: str | None, base_url: str) -> None:
     """Cancel an event: everyone going or waiting is told (once each), and calendars see
     the change (``sequence`` goes up).
@@ -201,12 +258,8 @@ def cancel(event: Event, *, actor: User, reason: str | None, base_url: str) -> N
     event.sequence += 1
     event.updated_at = now_utc()
     db.session.flush()
-    for rsvp in db.session.scalars(
-            select(Rsvp).where(Rsvp.event_id == event.id,
-                               Rsvp.status.in_([RsvpStatus.GOING, RsvpStatus.WAITLISTED]))):
-        _tell(rsvp.user, event, template="event_cancelled", kind="event_cancelled",
-              subject=f"Cancelled: {event.title}", base_url=base_url,
-              dedup_key=f"event:{event.id}:cancelled:{rsvp.user_id}")
+    _tell_everyone_coming(event, what="cancelled", subject=f"Cancelled: {event.title}",
+                          base_url=base_url)
     record("event.cancelled", actor=actor, cohort=event.cohort, event=event.id,
            title=event.title)
 
@@ -282,6 +335,17 @@ def _promote(event: Event, *, base_url: str) -> None:
         _tell(first.user, event, template="event_promoted", kind="event_promoted",
               subject=f"A seat is yours: {event.title}", base_url=base_url,
               dedup_key=f"event:{event.id}:promoted:{first.user_id}:{first.promoted_at:%s}")
+
+
+def _tell_everyone_coming(event: Event, *, what: str, subject: str, base_url: str) -> None:
+    """Email everyone going or waiting the ``event_<what>`` message, once per version of the
+    event (``sequence``) and person."""
+    for rsvp in db.session.scalars(
+            select(Rsvp).where(Rsvp.event_id == event.id,
+                               Rsvp.status.in_([RsvpStatus.GOING, RsvpStatus.WAITLISTED]))):
+        _tell(rsvp.user, event, template=f"event_{what}", kind=f"event_{what}", subject=subject,
+              base_url=base_url,
+              dedup_key=f"event:{event.id}:{what}:{event.sequence}:{rsvp.user_id}")
 
 
 def _tell(person: User, event: Event, *, template: str, kind: str, subject: str,

@@ -6,8 +6,18 @@ are the offline half of the blend."""
 from __future__ import annotations
 
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -86,7 +96,7 @@ def new(cohort_id: int):
                       url_for("events.show", cohort_id=cohort.id, event_id=scheduled[0].id))
             return redirect(target, code=303)
     status = 400 if form.is_submitted() else 200
-    return render_template("events/form.html", cohort=cohort, form=form), status
+    return render_template("events/form.html", cohort=cohort, form=form, event=None), status
 
 
 def _local(day, time) -> datetime | None:
@@ -107,6 +117,37 @@ def _choice(enum_type, raw):
         return enum_type(raw)
     except ValueError:
         return None
+
+
+@bp.route("/cohorts/<int:cohort_id>/events/<int:event_id>/edit", methods=["GET", "POST"])
+@policy.signed_in
+@allowed_when_capped
+def edit(cohort_id: int, event_id: int):
+    cohort = policy.load_cohort(current_user, cohort_id, edit=True)
+    event = policy.load_event(cohort, event_id)
+    form = EventForm() if request.method == "POST" else EventForm(formdata=None,
+                                                                  **_form_data(event))
+    if form.validate_on_submit():
+        changed: list[bool] = []
+        if attempt(form, lambda: changed.append(services.update(
+                event, _details(form), actor=current_user, base_url=_base_url()))):
+            flash("Event changed. Everyone going or waiting has been told."
+                  if changed[0] else "Nothing changed.", "success" if changed[0] else "info")
+            return redirect(url_for("events.show", cohort_id=cohort.id, event_id=event.id),
+                            code=303)
+    status = 400 if form.is_submitted() else 200
+    return render_template("events/form.html", cohort=cohort, form=form, event=event), status
+
+
+def _form_data(event: Event) -> dict:
+    zone = ZoneInfo(event.cohort.timezone)
+    starts, ends = event.starts_at.astimezone(zone), event.ends_at.astimezone(zone)
+    deadline = (event.rsvp_deadline.astimezone(zone).replace(tzinfo=None)
+                if event.rsvp_deadline else None)
+    return {"kind": event.kind.value, "title": event.title, "description": event.description,
+            "day": starts.date(), "starts": starts.time(), "ends": ends.time(),
+            "mode": event.mode.value, "venue": event.venue, "address": event.address,
+            "join_url": event.join_url, "capacity": event.capacity, "rsvp_deadline": deadline}
 
 
 @bp.get("/cohorts/<int:cohort_id>/events/<int:event_id>")
@@ -140,6 +181,8 @@ def _event_page(cohort, event: Event, *, cancel_form: CancelForm | None = None,
             manages or (mine is not None and mine.status is RsvpStatus.GOING)),
         manages=manages, can_cancel=(policy.can_edit_cohort(current_user, cohort)
                                      and not event.is_cancelled and event.ends_at > now),
+        can_edit=(policy.can_edit_cohort(current_user, cohort) and not event.is_cancelled
+                  and event.starts_at > now),
         going=going, waiting=waiting, answer=AnswerForm(), cancel_form=cancel_form or CancelForm(),
         kinds=KIND_LABELS, modes=MODE_LABELS, description=render_markdown(event.description),
     ), status
