@@ -203,6 +203,8 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "events.show": ("GET", "/cohorts/{cohort}/events/999999", {**everyone(404), "anonymous": 302}),
     "events.edit": ("GET", "/cohorts/{cohort}/events/999999/edit",
                     {**everyone(404), "anonymous": 302}),
+    "events.attendance": ("GET", "/cohorts/{cohort}/events/999999/attendance",
+                          {**everyone(404), "anonymous": 302}),
     "events.answer": ("POST", "/cohorts/{cohort}/events/999999/answer",
                       {**everyone(404), "anonymous": 302}),
     "events.cancel": ("POST", "/cohorts/{cohort}/events/999999/cancel",

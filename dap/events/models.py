@@ -153,3 +153,35 @@ class CalendarFeed(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     last_used_at: Mapped[datetime | None]
+
+
+class AttendanceMark(enum.StrEnum):
+    ATTENDED = "attended"
+    PARTLY = "partly"  #: came for part of it
+    NO_SHOW = "no_show"
+    WALK_IN = "walk_in"  #: came without having said "going"
+
+
+MARK_LABELS = {
+    AttendanceMark.ATTENDED: "Attended",
+    AttendanceMark.PARTLY: "Partly",
+    AttendanceMark.NO_SHOW: "No-show",
+    AttendanceMark.WALK_IN: "Walk-in",
+}
+
+
+class Attendance(db.Model):
+    """Who came to an event, as the facilitator marked it at the door. Counts as offline
+    activity (insights, silent status)."""
+
+    __tablename__ = "event_attendance"
+    __table_args__ = (UniqueConstraint("event_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    mark: Mapped[AttendanceMark] = mapped_column(_enum(AttendanceMark, "attendance_mark"))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])

@@ -20,7 +20,16 @@ from dap.audit.services import record
 from dap.clock import now_utc
 from dap.cohorts.models import Cohort
 from dap.errors import DomainError
-from dap.events.models import Event, EventKind, EventMode, EventStatus, Rsvp, RsvpStatus
+from dap.events.models import (
+    Attendance,
+    AttendanceMark,
+    Event,
+    EventKind,
+    EventMode,
+    EventStatus,
+    Rsvp,
+    RsvpStatus,
+)
 from dap.extensions import db
 from dap.nudges.services import queue_email
 from dap.text import clean_text, clean_url
@@ -370,3 +379,82 @@ def waitlist_position(rsvp: Rsvp) -> int | None:
         (Rsvp.waitlisted_at < rsvp.waitlisted_at)
         | ((Rsvp.waitlisted_at == rsvp.waitlisted_at) & (Rsvp.id < rsvp.id))))
     return (ahead or 0) + 1
+
+
+# --- attendance ---------------------------------------------------------------------------------
+
+#: the register opens this long before the start (people arrive early) ...
+REGISTER_OPENS = timedelta(hours=1)
+#: ... and stays open this long after the end (for the facilitator to catch up)
+REGISTER_CLOSES = timedelta(days=14)
+
+
+def register_open(event: Event) -> bool:
+    now = now_utc()
+    return (not event.is_cancelled and event.starts_at - REGISTER_OPENS <= now
+            and now <= event.ends_at + REGISTER_CLOSES)
+
+
+def participant_ids(cohort_id: int) -> set[int]:
+    from dap.cohorts.models import CohortRole, Membership, MembershipStatus
+
+    return set(db.session.scalars(select(Membership.user_id).where(
+        Membership.cohort_id == cohort_id, Membership.role == CohortRole.PARTICIPANT,
+        Membership.status == MembershipStatus.ACTIVE)))
+
+
+def mark_attendance(event: Event, marks: dict[int, AttendanceMark | None], *,
+                    actor: User) -> int:
+    """Record who came: ``marks`` maps participants' user ids to a mark, or None to clear
+    it. A no-show is for someone who said "going"; a walk-in for someone who did not.
+    Returns how many marks changed.
+
+    :raise DomainError: when the register is not open, or for a person or mark that does not
+        fit.
+    """
+    if not register_open(event):
+        raise DomainError("The register opens an hour before the start and closes two "
+                          "weeks after the end (not for cancelled events).")
+    members = participant_ids(event.cohort_id)
+    going = set(db.session.scalars(select(Rsvp.user_id).where(
+        Rsvp.event_id == event.id, Rsvp.status == RsvpStatus.GOING)))
+    existing = {a.user_id: a for a in db.session.scalars(
+        select(Attendance).where(Attendance.event_id == event.id))}
+    changed = 0
+    for user_id, mark in marks.items():
+        if user_id not in members:
+            raise DomainError("Mark only this cohort's participants.")
+        if mark is AttendanceMark.NO_SHOW and user_id not in going:
+            raise DomainError("A no-show is for someone who said they were going.")
+        if mark is AttendanceMark.WALK_IN and user_id in going:
+            raise DomainError("A walk-in is for someone who had not said they were going: "
+                              "mark people going as attended.")
+        row = existing.get(user_id)
+        if mark is None:
+            if row is not None:
+                db.session.delete(row)
+                changed += 1
+            continue
+        if row is None:
+            db.session.add(Attendance(event_id=event.id, user_id=user_id, mark=mark,
+                                      recorded_by_id=actor.id))
+            changed += 1
+        elif row.mark is not mark:
+            row.mark, row.recorded_by_id, row.recorded_at = mark, actor.id, now_utc()
+            changed += 1
+    db.session.flush()
+    if changed:
+        record("event.attendance", actor=actor, cohort=event.cohort, event=event.id,
+               marks=changed)
+    return changed
+
+
+def mark_all_going_attended(event: Event, *, actor: User) -> int:
+    """Everyone going who has no mark yet: attended. Returns how many were marked."""
+    going = set(db.session.scalars(select(Rsvp.user_id).where(
+        Rsvp.event_id == event.id, Rsvp.status == RsvpStatus.GOING)))
+    marked = set(db.session.scalars(select(Attendance.user_id).where(
+        Attendance.event_id == event.id)))
+    members = participant_ids(event.cohort_id)
+    return mark_attendance(event, dict.fromkeys(sorted((going - marked) & members),
+                                                AttendanceMark.ATTENDED), actor=actor)

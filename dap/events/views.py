@@ -22,6 +22,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from dap import policy
+from dap.accounts.models import User
 from dap.clock import now_utc
 from dap.content.render import render_markdown
 from dap.core.forms import ConfirmForm, attempt
@@ -29,7 +30,10 @@ from dap.events import calendar, services
 from dap.events.forms import AnswerForm, CancelForm, EventForm
 from dap.events.models import (
     KIND_LABELS,
+    MARK_LABELS,
     MODE_LABELS,
+    Attendance,
+    AttendanceMark,
     CalendarFeed,
     Event,
     EventKind,
@@ -284,3 +288,60 @@ def feed_ics(token: str):
                                 name=f"DAP: {owner.name}")
     db.session.commit()  # when it was last used
     return body, 200, ICS_HEADERS
+
+
+# --- the register -------------------------------------------------------------------------------
+
+
+@bp.route("/cohorts/<int:cohort_id>/events/<int:event_id>/attendance", methods=["GET", "POST"])
+@policy.signed_in
+@allowed_when_capped
+def attendance(cohort_id: int, event_id: int):
+    """The register at the door: one row per participant, built for a phone."""
+    cohort = policy.load_cohort(current_user, cohort_id, edit=True)
+    event = policy.load_event(cohort, event_id)
+    form = ConfirmForm()
+    status = 200
+    if form.validate_on_submit():
+        marks = _marks_from(request.form)
+        if request.form.get("all_going") == "1":
+            action = lambda: services.mark_all_going_attended(event, actor=current_user)  # noqa: E731
+        else:
+            action = lambda: services.mark_attendance(event, marks, actor=current_user)  # noqa: E731
+        if attempt(None, action):
+            flash("Register saved.", "success")
+            return redirect(url_for("events.attendance", cohort_id=cohort.id,
+                                    event_id=event.id), code=303)
+        status = 400
+    elif form.is_submitted():
+        abort(400)
+    people = db.session.scalars(
+        select(User).where(User.id.in_(services.participant_ids(cohort.id)))
+        .order_by(User.name, User.id)).all()
+    going = set(db.session.scalars(select(Rsvp.user_id).where(
+        Rsvp.event_id == event.id, Rsvp.status == RsvpStatus.GOING)))
+    marks = {a.user_id: a.mark for a in db.session.scalars(
+        select(Attendance).where(Attendance.event_id == event.id))}
+    return render_template(
+        "events/attendance.html", cohort=cohort, event=event, form=form, marks=marks,
+        going=[p for p in people if p.id in going], others=[p for p in people if p.id not in going],
+        labels=MARK_LABELS, is_open=services.register_open(event)), status
+
+
+def _marks_from(data) -> dict[int, AttendanceMark | None]:
+    """``mark-<user id>`` fields: a mark, or empty to clear. Anything else is a 400."""
+    marks: dict[int, AttendanceMark | None] = {}
+    for key, value in data.items(multi=True):
+        if not key.startswith("mark-"):
+            continue
+        raw_id = key.removeprefix("mark-")
+        if not (raw_id.isascii() and raw_id.isdigit() and len(raw_id) <= 10):
+            abort(400)
+        if value == "":
+            marks[int(raw_id)] = None
+            continue
+        try:
+            marks[int(raw_id)] = AttendanceMark(value)
+        except ValueError:
+            abort(400)
+    return marks
