@@ -252,3 +252,28 @@ def test_the_dashboard_lists_what_is_coming_up_with_my_answer(app, world, schedu
     assert "You’re going" in page
     assert "Kick-off party" in role_client("patron").get("/").get_data(as_text=True)
     assert "Coming up" not in role_client("outsider").get("/").get_data(as_text=True)
+
+
+def test_the_pages_own_buttons_answer(app, world, schedule, participants):
+    """Submit the event page's forms as a browser would: every input they hold, as is."""
+    import re
+
+    assert schedule().status_code == 303
+    event_id = _event_id(app)
+    [me] = participants(1)
+    path = f"/cohorts/{world['cohort']}/events/{event_id}"
+
+    def press(label: str):
+        page = me.get(path).get_data(as_text=True)
+        form = next(f for f in re.findall(r"<form[^>]*>.*?</form>", page, re.S) if label in f)
+        action = re.search(r'action="([^"]+)"', form).group(1)
+        fields = [(m[0], m[1]) for m in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"',
+                                                    form)]
+        from werkzeug.datastructures import MultiDict
+
+        return me.post(action, data=MultiDict(fields))
+
+    assert press("I’m going").status_code == 303
+    assert _answers(app, event_id) == {me.user_id: RsvpStatus.GOING}
+    assert press("Give up my seat").status_code == 303
+    assert _answers(app, event_id) == {me.user_id: RsvpStatus.DECLINED}
