@@ -121,3 +121,19 @@ def test_only_facilitators_keep_the_register(app, at_the_door, role, role_client
     assert client.get(path).status_code == 404
     assert post_form(client, path, {f"mark-{first.user_id}": "attended"}).status_code == 404
     assert _marks(app, event_id) == {}
+
+
+def test_the_pages_own_everyone_going_button_works(app, at_the_door):
+    """Submit the register page's button as a browser would: every input it holds, as is."""
+    import re
+
+    from werkzeug.datastructures import MultiDict
+
+    event_id, path, facilitator, (first, second, _) = at_the_door
+    page = facilitator.get(path).get_data(as_text=True)
+    form = next(f for f in re.findall(r"<form[^>]*>.*?</form>", page, re.S)
+                if "Everyone going attended" in f)
+    fields = re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', form)
+    assert facilitator.post(path, data=MultiDict(fields)).status_code == 303
+    assert _marks(app, event_id) == {first.user_id: AttendanceMark.ATTENDED,
+                                     second.user_id: AttendanceMark.ATTENDED}
