@@ -353,6 +353,8 @@ def run(seconds: float, database: str, pg_server: str) -> dict:
             ("events (participant)", "participant", events_path),
             ("an event's page", "participant", event_path),
             ("an event's page (facil.)", "facilitator", event_path),
+            ("events, month view", "participant", events_path + "/month"),
+            ("an event's recap", "participant", event_path + "/recap"),
             ("calendar feed", "anonymous", f"/calendar/{feed_token}.ics"),
         ]
         check_in_form = {

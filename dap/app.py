@@ -81,6 +81,8 @@ def configure_settings(app: Flask, overrides: dict[str, Any] | None) -> None:
     app.config.update(load_config(environ))
     app.config["CONTENT_DIR"] = str(ROOT / "content")
     app.config["OUTBOX_DIR"] = str(Path(app.instance_path) / "outbox")
+    app.config["UPLOAD_DIR"] = environ.get("DAP_UPLOAD_DIR") or str(
+        Path(app.instance_path) / "uploads")
     app.config["PASSWORD_HASH_PARAMS"] = None  # None: the production profile
     if overrides:
         app.config.update(overrides)
@@ -105,6 +107,9 @@ def configure_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
                      compare_type=True)
+    from dap.core.uploads import apply_upload_limit
+
+    app.before_request(apply_upload_limit)  # first: CSRF protection reads the body
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -136,6 +141,8 @@ def configure_blueprints(app: Flask) -> None:
     from dap.cohorts.views import bp as cohorts_bp
     from dap.content.views import bp as library_bp
     from dap.core.views import bp as core_bp
+    from dap.events.feedback_views import bp as event_feedback_bp
+    from dap.events.recap_views import bp as event_recaps_bp
     from dap.events.views import bp as events_bp
     from dap.jobs.views import bp as jobs_bp
     from dap.plans.views import bp as plans_bp
@@ -151,6 +158,8 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(events_bp)
+    app.register_blueprint(event_feedback_bp)
+    app.register_blueprint(event_recaps_bp)
     app.register_blueprint(timecap_bp)
     # Flask's own static route: public by nature.
     policy.declare(policy.Access.PUBLIC, app.view_functions["static"])

@@ -41,6 +41,8 @@ ENV_VARS: dict[str, str] = {
     "process only) or `redis://host:6379/0` for several workers.",
     "DAP_SCHEDULER": "`inprocess` runs the job scheduler inside the development server; `off` "
     "(default) leaves it to `flask --app dap scheduler`.",
+    "DAP_UPLOAD_DIR": "Where uploaded photos are kept (default `instance/uploads`); back it up "
+                      "with the database.",
     "DAP_MAX_UPLOAD_MB": "Largest request body accepted, in MB (default 16); larger gets 413.",
     "DAP_INSTANCE_PATH": "Folder for the SQLite database, `config.py`, outbox files and "
     "backups (default `instance/` in the checkout).",

@@ -3,14 +3,24 @@
 from dap.accounts.models import User, UserSession
 from dap.audit.models import AuditEvent
 from dap.cohorts.models import Cohort, Invitation, Membership, Organisation, PatronLink, Team
-from dap.events.models import Attendance, CalendarFeed, Event, Rsvp
+from dap.events.models import (
+    Attendance,
+    CalendarFeed,
+    Event,
+    EventFeedback,
+    EventInvitation,
+    EventPhoto,
+    RecapNote,
+    Rsvp,
+)
 from dap.jobs.models import JobRun, SchedulerLease
 from dap.nudges.models import OutboxMessage
 from dap.plans.models import CheckIn, Plan, PlanGoal
 from dap.timecap.models import PlatformDay, WebActivity
 
 __all__ = [
-    "Attendance", "AuditEvent", "CalendarFeed", "CheckIn", "Cohort", "Event", "Invitation", "JobRun",
+    "Attendance", "AuditEvent", "CalendarFeed", "CheckIn", "Cohort", "Event", "EventFeedback",
+    "EventInvitation", "EventPhoto", "Invitation", "JobRun",
     "Membership", "Organisation", "OutboxMessage", "PatronLink", "Plan", "PlanGoal",
-    "PlatformDay", "Rsvp", "SchedulerLease", "Team", "User", "UserSession", "WebActivity",
+    "PlatformDay", "RecapNote", "Rsvp", "SchedulerLease", "Team", "User", "UserSession", "WebActivity",
 ]

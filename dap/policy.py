@@ -331,6 +331,13 @@ def load_event(cohort: Any, event_id: int) -> Any:
     return event
 
 
+def load_cohort_event(user: Any, cohort_id: int, event_id: int, *, manage: bool = False,
+                      edit: bool = False) -> tuple[Any, Any]:
+    """``(cohort, event)``: ``load_cohort`` with its scope, then ``load_event`` in it."""
+    cohort = load_cohort(user, cohort_id, manage=manage, edit=edit)
+    return cohort, load_event(cohort, event_id)
+
+
 def can_answer_event(user: Any, cohort: Any) -> bool:
     """Participants answer their cohort's events (facilitators run them; patrons read)."""
     from dap.cohorts.models import CohortRole

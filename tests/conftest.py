@@ -7,12 +7,13 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from dap import clock, create_app
@@ -63,6 +64,7 @@ def test_overrides(database_url: str, tmp_path) -> dict:
         "SECRET_KEY": "test-secret-key",
         "PASSWORD_HASH_PARAMS": FAST_HASH,
         "OUTBOX_DIR": str(tmp_path / "outbox"),
+        "UPLOAD_DIR": str(tmp_path / "uploads"),
         "RATELIMIT_STORAGE_URI": "memory://",
         "MAIL_URL": "",
         "SCHEDULER": "off",
@@ -200,3 +202,20 @@ def role_client(app, world, login_as):
             return login_as(user)
 
     return make
+
+
+@contextmanager
+def counting_queries(app) -> Iterator[list[str]]:
+    """Every SQL statement the app sends while the block runs."""
+    with app.app_context():
+        engine = _db.engine
+    statements: list[str] = []
+
+    def listener(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)

@@ -199,12 +199,25 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     # Events: every member sees the cohort's events; its facilitators schedule and cancel;
     # participants answer. An event id outside the cohort is a 404 for everyone.
     "events.index": ("GET", "/cohorts/{cohort}/events", {**everyone(200), "anonymous": 302}),
+    "events.month": ("GET", "/cohorts/{cohort}/events/month",
+                     {**everyone(200), "anonymous": 302}),
     "events.new": ("GET", "/cohorts/{cohort}/events/new", MANAGERS),
     "events.show": ("GET", "/cohorts/{cohort}/events/999999", {**everyone(404), "anonymous": 302}),
     "events.edit": ("GET", "/cohorts/{cohort}/events/999999/edit",
                     {**everyone(404), "anonymous": 302}),
     "events.attendance": ("GET", "/cohorts/{cohort}/events/999999/attendance",
                           {**everyone(404), "anonymous": 302}),
+    # Self check-in (rules in tests/events/test_checkin.py): the screen and its script's
+    # feed for the cohort's managers (the feed answers 401 signed out); checking in for its
+    # participants (others in the cohort: 403).
+    "events.check_in_show": ("GET", "/cohorts/{cohort}/events/999999/check-in/show",
+                             {**everyone(404), "anonymous": 302}),
+    "events.check_in_code": ("GET", "/cohorts/{cohort}/events/999999/check-in/code",
+                             {**everyone(404), "anonymous": 401}),
+    "events.check_in": ("GET", "/cohorts/{cohort}/events/999999/check-in",
+                        {**everyone(404), "anonymous": 302}),
+    "events.check_in (post)": ("POST", "/cohorts/{cohort}/events/999999/check-in",
+                               {**everyone(404), "anonymous": 302}),
     "events.answer": ("POST", "/cohorts/{cohort}/events/999999/answer",
                       {**everyone(404), "anonymous": 302}),
     "events.cancel": ("POST", "/cohorts/{cohort}/events/999999/cancel",
@@ -215,6 +228,29 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     # its secret address alone (an unknown one is a 404 for everyone).
     "events.feed": ("GET", "/calendar", SIGNED_IN),
     "events.feed_ics": ("GET", "/calendar/not-a-token.ics", everyone(404)),
+    # Feedback after events (rules in tests/events/test_feedback.py): the form for the
+    # cohort's participants who came (others in the cohort: 404); the results, per event and
+    # across the cohort (with its CSV), for its managers.
+    "event_feedback.give": ("GET", "/cohorts/{cohort}/events/999999/feedback",
+                            {**everyone(404), "anonymous": 302}),
+    "event_feedback.give (post)": ("POST", "/cohorts/{cohort}/events/999999/feedback",
+                                   {**everyone(404), "anonymous": 302}),
+    "event_feedback.results": ("GET", "/cohorts/{cohort}/events/999999/feedback/results",
+                               {**everyone(404), "anonymous": 302}),
+    "event_feedback.summary": ("GET", "/cohorts/{cohort}/events/feedback", MANAGERS),
+    "event_feedback.summary_csv": ("GET", "/cohorts/{cohort}/events/feedback.csv", MANAGERS),
+    "event_recaps.show": ("GET", "/cohorts/{cohort}/events/999999/recap",
+                          {**everyone(404), "anonymous": 302}),
+    "event_recaps.save_note": ("POST", "/cohorts/{cohort}/events/999999/recap/notes",
+                               {**everyone(404), "anonymous": 302}),
+    "event_recaps.upload": ("POST", "/cohorts/{cohort}/events/999999/recap/photos",
+                            {**everyone(404), "anonymous": 302}),
+    "event_recaps.remove": ("POST", "/cohorts/{cohort}/events/999999/recap/photos/1/remove",
+                            {**everyone(404), "anonymous": 302}),
+    "event_recaps.photo": ("GET", "/cohorts/{cohort}/events/999999/photos/1",
+                           {**everyone(404), "anonymous": 302}),
+    "event_recaps.thumb": ("GET", "/cohorts/{cohort}/events/999999/photos/1/thumb",
+                           {**everyone(404), "anonymous": 302}),
     # Privacy and the audit log.
     "privacy.export": ("GET", "/account/export", SIGNED_IN),
     "privacy.delete_account": ("POST", "/account/delete", {**everyone(400), "anonymous": 302}),

@@ -31,9 +31,11 @@ from dap.cohorts.models import (
 )
 from dap.core.csv import write_csv
 from dap.errors import DomainError
+from dap.events import privacy as event_privacy
 from dap.extensions import db
 from dap.nudges.models import OutboxMessage, OutboxStatus
 from dap.plans import privacy as plan_privacy
+from dap.timecap import privacy as timecap_privacy
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,20 @@ COLLECTIONS: dict[str, Sequence[str]] = {
     "plan_comments": ("cohort", "plan_of", "goal", "author", "body", "created_at"),
     "goal_suggestions": ("cohort", "direction", "participant", "suggested_by", "library_slug",
                          "note", "status", "created_at", "closed_at"),
+    # the events domain: rows from dap.events.privacy.export_collections
+    "event_answers": ("cohort", "event", "starts_at", "answer", "waitlisted_at", "promoted_at",
+                      "answered_at", "updated_at"),
+    "event_attendance": ("cohort", "event", "starts_at", "mark", "recorded_at",
+                         "checked_in_yourself"),
+    "event_feedback": ("cohort", "event", "starts_at", "usefulness", "what_worked",
+                       "what_to_change", "created_at", "updated_at"),
+    "event_recap_notes": ("cohort", "event", "starts_at", "notes", "created_at", "updated_at"),
+    "event_photos": ("cohort", "event", "starts_at", "file", "caption", "width", "height",
+                     "added_at"),
+    # the time cap: rows from dap.timecap.privacy.export_collections
+    "platform_time": ("day", "minutes"),
+    "web_activities": ("cohort", "day", "kind", "title", "url", "minutes", "goal", "note",
+                       "logged_at", "logged_by_someone_else"),
 }
 
 README = """\
@@ -88,6 +104,13 @@ check_ins.csv         your check-ins: day, progress, minutes, note; who recorded
 plan_reviews.csv      review requests on your plans, and those you were asked to do
 plan_comments.csv     comments on your plans, and comments you wrote on anyone's plan
 goal_suggestions.csv  library goals suggested to you, and those you suggested to others
+event_answers.csv     your answers to events (going, waitlist, can't go)
+event_attendance.csv  the events the register has you at (or down as a no-show)
+event_feedback.csv    the feedback you gave after events
+event_recap_notes.csv your notes in events' recaps
+event_photos.csv      the photos you added to recaps; the files are in photos/
+platform_time.csv     your minutes on DAP, day by day
+web_activities.csv    the web time you logged: what, link, minutes, goal, note
 
 Blank name columns (added_by, done_by, recorded_by, paused_by) mean you did it yourself.
 On other people's plans, a goal they keep to themselves ("only me") shows as "a goal",
@@ -106,9 +129,10 @@ def export_user_data(user: User) -> bytes:
     collection), one CSV per collection (formula-safe cells) and a README.
 
     Left out on purpose: the password hash, session token hashes, invitation nonces and
-    email bodies (they carry sign-in links). Reads only; at most fourteen queries whatever the
-    number of rows (one per collection, three for the audit events; six of them for plans, see
-    ``dap.plans.privacy.export_collections``).
+    email bodies (they carry sign-in links). Reads only; at most twenty-two queries whatever
+    the number of rows (one per collection, three for the audit events; six of them for
+    plans, see ``dap.plans.privacy.export_collections``; six for events, with the photos'
+    files, see ``dap.events.privacy``; two for the time cap).
     """
     exported_at = now_utc()
     collections = {
@@ -119,6 +143,8 @@ def export_user_data(user: User) -> bytes:
         "audit_events": _audit_events(user),
         "emails": _emails(user),
         **plan_privacy.export_collections(user),
+        **event_privacy.export_collections(user),
+        **timecap_privacy.export_collections(user),
     }
     document = {"exported_at": exported_at, "profile": _profile(user), **collections}
     buffer = io.BytesIO()
@@ -134,6 +160,9 @@ def export_user_data(user: User) -> bytes:
         add("data.json", json.dumps(document, indent=2, ensure_ascii=False, default=_json_value))
         for name, header in COLLECTIONS.items():
             add(f"{name}.csv", write_csv(collections[name], header))
+        for name, data in event_privacy.export_files(user):
+            info = zipfile.ZipInfo(name, date_time=stamp)
+            archive.writestr(info, data)  # photos are compressed already: stored as they are
     return buffer.getvalue()
 
 
@@ -319,7 +348,10 @@ def delete_account(user: User, *, actor: User, password: str, params: HashParams
     them are cancelled, sent ones lose their address, subject and body); erases what they
     wrote in plans (``dap.plans.privacy.erase_free_text``: own goal titles become "Goal",
     notes, reasons, reflections, evidence, review messages and comments become empty), keeping
-    progress, minutes, dates and statuses. Keeps the row, so records and counts stay
+    progress, minutes, dates and statuses; erases what they put into events
+    (``dap.events.privacy.erase``: recap notes and photos, feedback words, invitations, the
+    calendar feed) and the words of their web-time log (``dap.timecap.privacy.erase``).
+    Keeps the row, so records and counts stay
     attributed to "Deleted user". Records ``user.deleted`` (counts
     only, no personal data) and ``membership.removed`` in each cohort. Flushes; the caller
     commits.
@@ -361,13 +393,15 @@ def delete_account(user: User, *, actor: User, password: str, params: HashParams
         )
         db.session.execute(
             update(OutboxMessage).where(OutboxMessage.to_addr == old_email)
-            .values(to_addr="", subject="", body_text="", body_html="")
+            .values(to_addr="", subject="", body_text="", body_html="", calendar_ics="")
         )
 
     plan_privacy.erase_free_text(user)
     from dap.events.models import CalendarFeed  # local: events imports accounts
 
     db.session.execute(delete(CalendarFeed).where(CalendarFeed.user_id == user.id))
+    event_privacy.erase(user)
+    timecap_privacy.erase(user)
 
     user.deleted_at = now
     user.is_active = False

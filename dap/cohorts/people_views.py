@@ -37,6 +37,7 @@ from dap.core.csv import write_csv
 from dap.core.forms import ConfirmForm, apply_domain_error, attempt
 from dap.errors import DomainError
 from dap.extensions import db, limiter
+from dap.insights.activity import last_activity, silent_days
 from dap.timecap import services as timecap
 from dap.timecap.forms import ExemptionForm
 
@@ -102,8 +103,15 @@ def roster_page(cohort_id: int):
     cohort = policy.load_cohort(current_user, cohort_id, manage=True)
     filters = _roster_filters()
     page = roster.roster(cohort, filters)
+    participant_rows = [row.membership for row in page.rows
+                        if row.membership.role is CohortRole.PARTICIPANT]
+    latest = last_activity(cohort.id, [m.user_id for m in participant_rows])
+    quiet = {m.user_id: silent_days(latest.get(m.user_id), joined_at=m.joined_at,
+                                    after_days=cohort.silent_after_days)
+             for m in participant_rows if m.status is MembershipStatus.ACTIVE}
     return render_template(
         "people/roster.html", cohort=cohort, page=page, filters=filters,
+        latest=latest, quiet=quiet,
         teams=roster.cohort_teams(cohort),
         patron_choices=roster.patrons_in(cohort),
         confirm=ConfirmForm(), can_edit=policy.can_edit_cohort(current_user, cohort),

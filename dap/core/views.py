@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 
 from dap import policy
 from dap.cohorts.models import Cohort, Membership, MembershipStatus
+from dap.events.next_steps import after_kick_off
 from dap.events.queries import upcoming_for
 from dap.extensions import db, limiter
 from dap.plans.queries import looked_after
@@ -49,4 +50,5 @@ def index():
     return render_template("core/dashboard.html", memberships=memberships,
                            patron_of=looked_after(current_user),
                            to_review=review_inbox(current_user),
-                           upcoming=upcoming_for(current_user))
+                           upcoming=upcoming_for(current_user),
+                           next_steps=after_kick_off(current_user))

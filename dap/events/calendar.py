@@ -12,9 +12,11 @@ import functools
 import hashlib
 import secrets
 from collections.abc import Iterable
+from email.utils import parseaddr
 from zoneinfo import ZoneInfo
 
 import icalendar
+from icalendar import vCalAddress
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -48,19 +50,56 @@ def _component(event: Event, *, link: str) -> icalendar.Event:
     return item
 
 
-def calendar_of(events: Iterable[Event], *, links: dict[int, str], name: str) -> bytes:
-    """An iCalendar file holding ``events`` (``links``: the page of each, by id)."""
+def _calendar(events: list[Event], *, links: dict[int, str], name: str,
+              method: str | None = None) -> icalendar.Calendar:
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
+    if method:
+        calendar.add("method", method)
     calendar.add("x-wr-calname", name)
-    events = list(events)
     for zone in sorted({event.cohort.timezone for event in events}):  # before they are used
         calendar.add_component(_vtimezone(zone))
     for event in events:
         calendar.add_component(_component(event, link=links[event.id]))
-    return calendar.to_ical()
+    return calendar
+
+
+def calendar_of(events: Iterable[Event], *, links: dict[int, str], name: str) -> bytes:
+    """An iCalendar file holding ``events`` (``links``: the page of each, by id)."""
+    return _calendar(list(events), links=links, name=name).to_ical()
+
+
+class Method:
+    """What an emailed calendar object asks of the calendar that receives it (RFC 5546)."""
+
+    REQUEST = "REQUEST"  #: add or update these events
+    CANCEL = "CANCEL"  #: take them off
+
+
+def invitation(events: Iterable[Event], *, method: str, person: User, organizer: str,
+               links: dict[int, str], going: bool) -> str:
+    """The calendar object an email carries to ``person`` (RFC 5546): ``REQUEST`` to add or
+    update ``events`` (same UIDs and SEQUENCE as the feed, so a calendar updates one entry),
+    ``CANCEL`` to take them off. ``organizer`` is the sender's address (``Name <addr>``);
+    ``person`` is the only attendee, marked accepted when ``going``. Answers are given on
+    DAP's page, not by calendar reply (``RSVP=FALSE``)."""
+    if method not in (Method.REQUEST, Method.CANCEL):
+        raise ValueError(f"unknown iTIP method {method!r}")
+    events = list(events)
+    calendar = _calendar(events, links=links, name=events[0].title if events else "DAP",
+                         method=method)
+    display, address = parseaddr(organizer)
+    for item in calendar.walk("VEVENT"):
+        item.add("organizer", vCalAddress(f"mailto:{address}"),
+                 parameters={"CN": display or "DAP"})
+        item.add("attendee", vCalAddress(f"mailto:{person.email}"), parameters={
+            "CN": person.name, "ROLE": "REQ-PARTICIPANT", "RSVP": "FALSE",
+            "PARTSTAT": "ACCEPTED" if going else "NEEDS-ACTION"})
+        if method == Method.CANCEL:
+            item["status"] = "CANCELLED"
+    return calendar.to_ical().decode()
 
 
 @functools.lru_cache(maxsize=64)

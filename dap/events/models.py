@@ -142,6 +142,20 @@ class Rsvp(db.Model):
         return f"<Rsvp {self.event_id} {self.user_id} {self.status.value}>"
 
 
+class EventInvitation(db.Model):
+    """Someone emailed an invitation with a calendar entry (``METHOD:REQUEST``): their
+    calendar holds the event, so changes and a cancellation reach them too, unless they
+    said they can't go."""
+
+    __tablename__ = "event_invitations"
+    __table_args__ = (UniqueConstraint("event_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    sent_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+
 class CalendarFeed(db.Model):
     """A person's calendar feed: a secret address that calendar apps poll. Only the token's
     SHA-256 is stored; making a new one replaces it, so the old address stops working."""
@@ -169,6 +183,9 @@ MARK_LABELS = {
     AttendanceMark.WALK_IN: "Walk-in",
 }
 
+#: the marks that mean someone was there: offline activity (insights, silent status)
+PRESENT_MARKS = (AttendanceMark.ATTENDED, AttendanceMark.PARTLY, AttendanceMark.WALK_IN)
+
 
 class Attendance(db.Model):
     """Who came to an event, as the facilitator marked it at the door. Counts as offline
@@ -185,3 +202,73 @@ class Attendance(db.Model):
     recorded_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class EventFeedback(db.Model):
+    """What someone who came thought of an event: how useful it was (1 to 5) and, in their
+    own words, what worked and what to change. One per person and event, editable for two
+    weeks after the end. Shown to the facilitators without names."""
+
+    __tablename__ = "event_feedback"
+    __table_args__ = (
+        UniqueConstraint("event_id", "user_id"),  # one answer per person, changed in place
+        CheckConstraint("usefulness >= 1 AND usefulness <= 5", name="usefulness_1_to_5"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: 1 "Not useful" … 5 "Very useful"
+    usefulness: Mapped[int]
+    what_worked: Mapped[str] = mapped_column(Text, default="")
+    what_to_change: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    def __repr__(self) -> str:
+        return f"<EventFeedback {self.event_id} {self.user_id} {self.usefulness}>"
+
+
+class RecapNote(db.Model):
+    """One person's notes on an event after it (Markdown): the facilitator's recap, or a
+    participant's own. One per person and event, changed in place."""
+
+    __tablename__ = "event_recap_notes"
+    __table_args__ = (UniqueConstraint("event_id", "author_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    author: Mapped[User] = relationship()
+
+
+class EventPhoto(db.Model):
+    """A photo of an event, cleaned (dap.media.images) and kept on disk under ``key``: the
+    photo (``<key>.<ext>``) and its thumbnail (``<key>.thumb.<ext>``)."""
+
+    __tablename__ = "event_photos"
+    __table_args__ = (Index("ix_event_photos_event", "event_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    #: jpeg, png or webp
+    format: Mapped[str] = mapped_column(String(8))
+    width: Mapped[int]
+    height: Mapped[int]
+    thumb_width: Mapped[int]
+    thumb_height: Mapped[int]
+    size_bytes: Mapped[int]
+    #: what the photo shows, for people who cannot see it (alt text)
+    caption: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    uploaded_by: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<EventPhoto {self.id} event={self.event_id} {self.format}>"

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from dap.accounts.models import User
@@ -20,10 +21,12 @@ from dap.audit.services import record
 from dap.clock import now_utc
 from dap.cohorts.models import Cohort
 from dap.errors import DomainError
+from dap.events import calendar
 from dap.events.models import (
     Attendance,
     AttendanceMark,
     Event,
+    EventInvitation,
     EventKind,
     EventMode,
     EventStatus,
@@ -347,24 +350,72 @@ def _promote(event: Event, *, base_url: str) -> None:
 
 
 def _tell_everyone_coming(event: Event, *, what: str, subject: str, base_url: str) -> None:
-    """Email everyone going or waiting the ``event_<what>`` message, once per version of the
-    event (``sequence``) and person."""
-    for rsvp in db.session.scalars(
-            select(Rsvp).where(Rsvp.event_id == event.id,
-                               Rsvp.status.in_([RsvpStatus.GOING, RsvpStatus.WAITLISTED]))):
-        _tell(rsvp.user, event, template=f"event_{what}", kind=f"event_{what}", subject=subject,
-              base_url=base_url,
-              dedup_key=f"event:{event.id}:{what}:{event.sequence}:{rsvp.user_id}")
+    """Email the ``event_<what>`` message to everyone going or waiting, and to everyone
+    invited who has not said they can't go; once per version of the event (``sequence``)
+    and person. Whoever holds the event in a calendar (going, or invited) gets the
+    calendar update with it: ``CANCEL`` when cancelled, ``REQUEST`` otherwise."""
+    answers = dict(db.session.execute(
+        select(Rsvp.user_id, Rsvp.status).where(Rsvp.event_id == event.id)).all())
+    invited = set(db.session.scalars(
+        select(EventInvitation.user_id).where(EventInvitation.event_id == event.id)))
+    told = {user_id for user_id, status in answers.items()
+            if status in (RsvpStatus.GOING, RsvpStatus.WAITLISTED)}
+    told |= {user_id for user_id in invited if answers.get(user_id) is not RsvpStatus.DECLINED}
+    method = calendar.Method.CANCEL if what == "cancelled" else calendar.Method.REQUEST
+    for person in db.session.scalars(select(User).where(User.id.in_(told)).order_by(User.id)):
+        going = answers.get(person.id) is RsvpStatus.GOING
+        holds = going or person.id in invited
+        _tell(person, event, template=f"event_{what}", kind=f"event_{what}", subject=subject,
+              base_url=base_url, method=method if holds else None, going=going,
+              dedup_key=f"event:{event.id}:{what}:{event.sequence}:{person.id}")
+
+
+def _link(event: Event, base_url: str) -> str:
+    return f"{base_url}/cohorts/{event.cohort_id}/events/{event.id}"
 
 
 def _tell(person: User, event: Event, *, template: str, kind: str, subject: str,
-          base_url: str, dedup_key: str) -> None:
+          base_url: str, dedup_key: str, method: str | None = calendar.Method.REQUEST,
+          going: bool = True, series: list[Event] | None = None) -> bool:
+    """Queue one email about ``event`` (or a ``series`` of events) to ``person``, carrying
+    a calendar entry with ``method`` (none when None). Returns whether it was queued."""
     if not person.email or not person.is_active:
-        return
-    queue_email(to=person.email, template=template, kind=kind, subject=subject,
-                context={"person": person, "event": event, "cohort": event.cohort,
-                         "link": f"{base_url}/cohorts/{event.cohort_id}/events/{event.id}"},
-                dedup_key=dedup_key)
+        return False
+    events = series or [event]
+    ics = (calendar.invitation(events, method=method, person=person,
+                               organizer=current_app.config["MAIL_FROM"],
+                               links={e.id: _link(e, base_url) for e in events}, going=going)
+           if method else "")
+    return queue_email(to=person.email, template=template, kind=kind, subject=subject,
+                       context={"person": person, "event": event, "cohort": event.cohort,
+                                "series": events, "link": _link(event, base_url),
+                                "with_calendar": bool(ics)},
+                       dedup_key=dedup_key, calendar_ics=ics)
+
+
+def invite(events: list[Event], *, base_url: str) -> int:
+    """Email the cohort's active participants an invitation to ``events`` (one event, or a
+    series in one email), each with a calendar entry (``METHOD:REQUEST``) holding them all.
+    Once per person: inviting again sends nothing new. Returns how many were invited."""
+    first = events[0]
+    members = participant_ids(first.cohort_id)
+    if not members:
+        return 0
+    already = set(db.session.scalars(select(EventInvitation.user_id).where(
+        EventInvitation.event_id == first.id)))
+    subject = (f"You're invited: {first.title}" if len(events) == 1
+               else f"You're invited: {first.title} ({len(events)} dates)")
+    sent = 0
+    for person in db.session.scalars(select(User).where(User.id.in_(members - already))
+                                     .order_by(User.id)):
+        if _tell(person, first, template="event_invitation", kind="event_invitation",
+                 subject=subject, base_url=base_url, going=False, series=events,
+                 dedup_key=f"event:{first.id}:invited:{person.id}"):
+            db.session.add_all(EventInvitation(event_id=event.id, user_id=person.id)
+                               for event in events)
+            sent += 1
+    db.session.flush()
+    return sent
 
 
 # --- reading ------------------------------------------------------------------------------------

@@ -23,10 +23,10 @@ from sqlalchemy import func, select
 
 from dap import policy
 from dap.accounts.models import User
-from dap.clock import now_utc
+from dap.clock import local_date, now_utc
 from dap.content.render import render_markdown
 from dap.core.forms import ConfirmForm, attempt
-from dap.events import calendar, services
+from dap.events import calendar, feedback, months, next_steps, recaps, services
 from dap.events.forms import AnswerForm, CancelForm, EventForm
 from dap.events.models import (
     KIND_LABELS,
@@ -80,6 +80,24 @@ def index(cohort_id: int):
         can_schedule=policy.can_edit_cohort(current_user, cohort), kinds=KIND_LABELS)
 
 
+@bp.get("/cohorts/<int:cohort_id>/events/month")
+@policy.signed_in
+@allowed_when_capped
+def month(cohort_id: int):
+    """The month view (``?m=YYYY-MM``, default this month in the cohort's time zone): who
+    may see the list may see it. A malformed or far-off month is a 404."""
+    cohort = policy.load_cohort(current_user, cohort_id)
+    today = local_date(now_utc(), cohort.timezone)
+    first = months.parse_month(request.args.get("m"), today=today)
+    if first is None:
+        abort(404)
+    return render_template(
+        "events/month.html", cohort=cohort,
+        month=months.month_of(cohort, first, viewer_id=current_user.id, today=today),
+        is_this_month=first == today.replace(day=1),
+        can_schedule=policy.can_edit_cohort(current_user, cohort))
+
+
 @bp.route("/cohorts/<int:cohort_id>/events/new", methods=["GET", "POST"])
 @policy.signed_in
 @allowed_when_capped
@@ -87,15 +105,21 @@ def new(cohort_id: int):
     cohort = policy.load_cohort(current_user, cohort_id, edit=True)
     form = EventForm()
     scheduled: list[Event] = []
+    invited: list[int] = []
     if form.validate_on_submit():
         def go() -> None:
             scheduled.extend(services.schedule(
                 cohort, _details(form), actor=current_user, repeat=int(form.repeat.data or 0),
                 count=form.count.data))
+            if form.invite.data:
+                invited.append(services.invite(scheduled, base_url=_base_url()))
         if attempt(form, go):
             many = len(scheduled) > 1
-            flash(f"Scheduled {len(scheduled)} events." if many else "Event scheduled.",
-                  "success")
+            done = f"Scheduled {len(scheduled)} events." if many else "Event scheduled."
+            if invited:
+                people = "participant" if invited[0] == 1 else "participants"
+                done += f" Invitations are on their way to {invited[0]} {people}."
+            flash(done, "success")
             target = (url_for("events.index", cohort_id=cohort.id) if many else
                       url_for("events.show", cohort_id=cohort.id, event_id=scheduled[0].id))
             return redirect(target, code=303)
@@ -127,8 +151,7 @@ def _choice(enum_type, raw):
 @policy.signed_in
 @allowed_when_capped
 def edit(cohort_id: int, event_id: int):
-    cohort = policy.load_cohort(current_user, cohort_id, edit=True)
-    event = policy.load_event(cohort, event_id)
+    cohort, event = policy.load_cohort_event(current_user, cohort_id, event_id, edit=True)
     form = EventForm() if request.method == "POST" else EventForm(formdata=None,
                                                                   **_form_data(event))
     if form.validate_on_submit():
@@ -158,8 +181,7 @@ def _form_data(event: Event) -> dict:
 @policy.signed_in
 @allowed_when_capped
 def show(cohort_id: int, event_id: int):
-    cohort = policy.load_cohort(current_user, cohort_id)
-    event = policy.load_event(cohort, event_id)
+    cohort, event = policy.load_cohort_event(current_user, cohort_id, event_id)
     return _event_page(cohort, event)
 
 
@@ -189,6 +211,10 @@ def _event_page(cohort, event: Event, *, cancel_form: CancelForm | None = None,
                   and event.starts_at > now),
         going=going, waiting=waiting, answer=AnswerForm(), cancel_form=cancel_form or CancelForm(),
         kinds=KIND_LABELS, modes=MODE_LABELS, description=render_markdown(event.description),
+        check_in=checkin_views.event_page_panel(cohort, event),
+        recap=recaps.panel(event), next_steps=next_steps.for_event(current_user, event),
+        feedback=feedback.panel(event, current_user, manages=manages,
+                                is_participant=policy.can_answer_event(current_user, cohort)),
     ), status
 
 
@@ -196,8 +222,7 @@ def _event_page(cohort, event: Event, *, cancel_form: CancelForm | None = None,
 @policy.signed_in
 @allowed_when_capped
 def answer(cohort_id: int, event_id: int):
-    cohort = policy.load_cohort(current_user, cohort_id)
-    event = policy.load_event(cohort, event_id)
+    cohort, event = policy.load_cohort_event(current_user, cohort_id, event_id)
     if not policy.can_answer_event(current_user, cohort):
         abort(403)
     form = AnswerForm()
@@ -222,8 +247,7 @@ def answer(cohort_id: int, event_id: int):
 @policy.signed_in
 @allowed_when_capped
 def cancel(cohort_id: int, event_id: int):
-    cohort = policy.load_cohort(current_user, cohort_id, edit=True)
-    event = policy.load_event(cohort, event_id)
+    cohort, event = policy.load_cohort_event(current_user, cohort_id, event_id, edit=True)
     form = CancelForm()
     if not form.validate_on_submit():
         return _event_page(cohort, event, cancel_form=form, status=400)
@@ -249,8 +273,7 @@ def _link(event: Event) -> str:
 @policy.signed_in
 @allowed_when_capped
 def event_ics(cohort_id: int, event_id: int):
-    cohort = policy.load_cohort(current_user, cohort_id)
-    event = policy.load_event(cohort, event_id)
+    cohort, event = policy.load_cohort_event(current_user, cohort_id, event_id)
     body = calendar.calendar_of([event], links={event.id: _link(event)}, name=event.title)
     return body, 200, {**ICS_HEADERS,
                        "Content-Disposition": f'attachment; filename="event-{event.id}.ics"'}
@@ -298,8 +321,7 @@ def feed_ics(token: str):
 @allowed_when_capped
 def attendance(cohort_id: int, event_id: int):
     """The register at the door: one row per participant, built for a phone."""
-    cohort = policy.load_cohort(current_user, cohort_id, edit=True)
-    event = policy.load_event(cohort, event_id)
+    cohort, event = policy.load_cohort_event(current_user, cohort_id, event_id, edit=True)
     form = ConfirmForm()
     status = 200
     if form.validate_on_submit():
@@ -320,10 +342,11 @@ def attendance(cohort_id: int, event_id: int):
         .order_by(User.name, User.id)).all()
     going = set(db.session.scalars(select(Rsvp.user_id).where(
         Rsvp.event_id == event.id, Rsvp.status == RsvpStatus.GOING)))
-    marks = {a.user_id: a.mark for a in db.session.scalars(
-        select(Attendance).where(Attendance.event_id == event.id))}
+    rows = db.session.scalars(select(Attendance).where(Attendance.event_id == event.id)).all()
+    marks = {a.user_id: a.mark for a in rows}
     return render_template(
         "events/attendance.html", cohort=cohort, event=event, form=form, marks=marks,
+        checked_in_themselves={a.user_id for a in rows if a.recorded_by_id == a.user_id},
         going=[p for p in people if p.id in going], others=[p for p in people if p.id not in going],
         labels=MARK_LABELS, is_open=services.register_open(event)), status
 
@@ -345,3 +368,6 @@ def _marks_from(data) -> dict[int, AttendanceMark | None]:
         except ValueError:
             abort(400)
     return marks
+
+
+from dap.events import checkin_views  # noqa: E402 - its routes join this blueprint

@@ -36,6 +36,15 @@ def deliver_outbox(app: Flask) -> str:
     return report.summary()
 
 
+def invite_event_feedback(app: Flask) -> str:
+    """Invite the people who came to events that ended in the last two weeks to give
+    feedback, once each (dap.events.feedback.invite_attendees)."""
+    from dap.events.feedback import invite_attendees
+
+    queued = invite_attendees(base_url=app.config["BASE_URL"])
+    return f"queued {queued} feedback invitations"
+
+
 #: how long job run records are kept
 JOB_RUN_HISTORY = timedelta(days=30)
 
@@ -55,6 +64,8 @@ JOBS: list[JobDefinition] = [
     JobDefinition("deliver_outbox", deliver_outbox, 60, "Send due emails from the outbox"),
     JobDefinition("prune_history", prune_history, 3600,
                   "Remove expired sessions and old job records"),
+    JobDefinition("event_feedback", invite_event_feedback, 900,
+                  "Invite the people who came to an event to give feedback"),
 ]
 
 

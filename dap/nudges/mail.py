@@ -91,9 +91,13 @@ def message_id(*, outbox_id: int, dedup_key: str, domain: str) -> str:
 
 def build_message(
     *, sender: str, to: str, subject: str, text: str, html: str, outbox_id: int,
-    dedup_key: str, domain: str,
+    dedup_key: str, domain: str, calendar_ics: str = "",
 ) -> EmailMessage:
-    """A multipart/alternative email with a stable Message-ID per outbox row."""
+    """A multipart/alternative email with a stable Message-ID per outbox row.
+
+    With ``calendar_ics``, the invitation goes in twice, as mail programs expect: as a
+    ``text/calendar; method=…`` alternative (the one calendar-aware programs act on, with
+    their add / update buttons) and as an ``invite.ics`` attachment for everyone else."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
@@ -105,4 +109,17 @@ def build_message(
     message.set_content(text)
     if html:
         message.add_alternative(html, subtype="html")
+    if calendar_ics:
+        method = _ics_method(calendar_ics)
+        message.add_alternative(calendar_ics, subtype="calendar", params={"method": method})
+        message.add_attachment(calendar_ics.encode(), maintype="application", subtype="ics",
+                               filename="invite.ics")
     return message
+
+
+def _ics_method(calendar_ics: str) -> str:
+    """The ``METHOD`` of an iCalendar object (REQUEST when it names none)."""
+    for line in calendar_ics.splitlines():
+        if line.upper().startswith("METHOD:"):
+            return line.split(":", 1)[1].strip().upper()
+    return "REQUEST"

@@ -40,6 +40,8 @@ class OutboxMessage(db.Model):
     subject: Mapped[str] = mapped_column(String(250))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text, default="")
+    #: an iCalendar invitation (``METHOD:REQUEST`` or ``CANCEL``) sent with the email, or ""
+    calendar_ics: Mapped[str] = mapped_column(Text, default="", server_default="")
     #: what kind of message (password_reset, invitation, nudge…), for reports
     kind: Mapped[str] = mapped_column(String(40), default="general")
     status: Mapped[OutboxStatus] = mapped_column(

@@ -26,9 +26,11 @@ BACKOFF_MAX = timedelta(hours=6)
 
 def queue_email(
     *, to: str, subject: str, template: str, context: dict, dedup_key: str, kind: str,
-    send_after: datetime | None = None,
+    send_after: datetime | None = None, calendar_ics: str = "",
 ) -> bool:
-    """Render ``templates/email/<template>.txt`` and ``.html`` and store the message.
+    """Render ``templates/email/<template>.txt`` and ``.html`` and store the message, with
+    ``calendar_ics`` (an iCalendar invitation, see dap.events.calendar.invitation) when
+    given.
 
     One atomic ``INSERT … ON CONFLICT DO NOTHING``: a second call with the same ``dedup_key``
     (from a retried scan or a second scheduler process) stores nothing. Returns whether a
@@ -43,6 +45,7 @@ def queue_email(
         "subject": subject[:250],
         "body_text": text,
         "body_html": html,
+        "calendar_ics": calendar_ics,
         "kind": kind,
         "status": OutboxStatus.PENDING.value,
         "attempts": 0,
@@ -140,7 +143,7 @@ def deliver_due(
             transport.send(build_message(
                 sender=sender, to=row.to_addr, subject=row.subject, text=row.body_text,
                 html=row.body_html, outbox_id=row.id, dedup_key=row.dedup_key,
-                domain=domain,
+                domain=domain, calendar_ics=row.calendar_ics,
             ))
         except Exception as exc:  # noqa: BLE001 - any transport failure is retried later
             row.attempts += 1

@@ -20,6 +20,7 @@ from dap.timecap import services
 
 F = TypeVar("F", bound=Callable[..., Any])
 ALLOWED_ATTR = "_dap_allowed_when_capped"
+NOT_A_PAGE_ATTR = "_dap_not_a_page"
 #: endpoints that are not pages of the platform
 NOT_PAGES = frozenset({"static", "core.healthz"})
 
@@ -30,8 +31,21 @@ def allowed_when_capped(view: F) -> F:
     return view
 
 
-def is_allowed_when_capped(endpoint: str | None) -> bool:
+def not_a_page(view: F) -> F:
+    """Mark a view whose answers are parts of pages (a photo, say), not pages: requesting
+    one is no beat, and it is served while capped (the page holding it was allowed)."""
+    setattr(view, NOT_A_PAGE_ATTR, True)
+    return view
+
+
+def is_a_page(endpoint: str | None) -> bool:
     if endpoint is None or endpoint in NOT_PAGES:
+        return False
+    return not getattr(current_app.view_functions.get(endpoint), NOT_A_PAGE_ATTR, False)
+
+
+def is_allowed_when_capped(endpoint: str | None) -> bool:
+    if not is_a_page(endpoint):
         return True
     view = current_app.view_functions.get(endpoint)
     return bool(getattr(view, ALLOWED_ATTR, False))
@@ -81,7 +95,7 @@ def cap_reached_problem(found: services.Balance):
 def register(app: Flask) -> None:
     @app.before_request
     def send_out_when_capped():
-        if request.endpoint in NOT_PAGES or request.endpoint in (None, "timecap.heartbeat"):
+        if not is_a_page(request.endpoint) or request.endpoint == "timecap.heartbeat":
             return None  # the heartbeat measures and answers for itself
         found = current_balance()
         if found is None or not found.capped or request.method not in ("GET", "HEAD"):
@@ -97,7 +111,7 @@ def register(app: Flask) -> None:
         """A page request is a beat (the heartbeat counts its own). Whatever the view left
         uncommitted is its choice not to keep, so it is rolled back first."""
         measured = g.get("timecap_measured")
-        if (measured is not None and request.endpoint not in NOT_PAGES
+        if (measured is not None and is_a_page(request.endpoint)
                 and request.endpoint != "timecap.heartbeat" and response.status_code < 500):
             db.session.rollback()
             services.beat(g.timecap_user_id, measured.cohort)

@@ -6,11 +6,9 @@ from __future__ import annotations
 import csv
 import io
 import re
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event
 
 from dap.accounts.models import User
 from dap.audit.models import AuditEvent
@@ -18,6 +16,7 @@ from dap.audit.queries import describe
 from dap.cohorts.models import CohortRole
 from dap.extensions import db
 from tests import factories
+from tests.conftest import counting_queries
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -58,21 +57,6 @@ def rows_of(page: str) -> list[str]:
 def read_csv(response) -> list[dict]:
     return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
 
-
-@contextmanager
-def counting_queries(app):
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 # --- the admin's log -------------------------------------------------------------------------

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from dap.audit.models import AuditEvent
 from dap.cohorts.models import Cohort, CohortRole, Membership, MembershipStatus, Organisation, Team
 from dap.extensions import db
 from tests import factories
-from tests.conftest import post_form, sign_in
+from tests.conftest import counting_queries, post_form, sign_in
 
 # --- helpers ----------------------------------------------------------------------------
 
@@ -53,22 +51,6 @@ def audit_actions(app) -> list[str]:
     with app.app_context():
         return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
 
-
-@contextmanager
-def counting_queries(app) -> Iterator[list[str]]:
-    """Every SQL statement the app sends while the block runs."""
-    with app.app_context():
-        engine = db.engine
-    statements: list[str] = []
-
-    def listener(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
 
 
 @pytest.fixture

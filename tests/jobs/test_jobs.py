@@ -82,7 +82,8 @@ def only_delivery(monkeypatch):
 
 def test_run_due_runs_every_registered_job(app):
     runs = run_due(app, runner="test-runner")
-    assert [run.job_id for run in runs] == ["deliver_outbox", "prune_history"]
+    assert [run.job_id for run in runs] == ["deliver_outbox", "prune_history",
+                                             "event_feedback"]
     assert all(run.status == "ok" for run in runs)
 
 

@@ -1,0 +1,1 @@
+"""Insights: what people do, online and offline, read across the domains."""

@@ -1,0 +1,84 @@
+"""Each participant's latest activity in a cohort, on any channel, and who has gone silent.
+
+Activity is what a participant does for their learning, on the platform or off it: a
+check-in on a goal, web time logged, or coming to an event (attended, partly, or walked in:
+offline activity counts as much as online). A participant with none for the cohort's
+``silent_after_days`` (counted from joining when there is none at all) is *silent*.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+
+from dap.clock import now_utc
+from dap.events.models import PRESENT_MARKS, Attendance, Event
+from dap.extensions import db
+from dap.plans.models import CheckIn, Plan
+from dap.timecap.models import WebActivity
+
+
+class Channel(enum.StrEnum):
+    CHECK_IN = "check_in"
+    WEB = "web"
+    EVENT = "event"
+
+
+CHANNEL_LABELS = {Channel.CHECK_IN: "check-in", Channel.WEB: "web time",
+                  Channel.EVENT: "event"}
+
+
+@dataclass(frozen=True)
+class Activity:
+    at: datetime
+    channel: Channel
+
+    @property
+    def label(self) -> str:
+        return CHANNEL_LABELS[self.channel]
+
+
+def last_activity(cohort_id: int, user_ids: Iterable[int]) -> dict[int, Activity]:
+    """User id → their latest activity in the cohort (three grouped queries, whatever the
+    number of people). An event counts from its start, and only once it has started."""
+    ids = list(set(user_ids))
+    if not ids:
+        return {}
+    latest: dict[int, Activity] = {}
+
+    def keep(rows, channel: Channel) -> None:
+        for user_id, at in rows:
+            if at is not None and (user_id not in latest or at > latest[user_id].at):
+                latest[user_id] = Activity(at, channel)
+
+    keep(db.session.execute(
+        select(Plan.participant_id, func.max(CheckIn.created_at))
+        .join(CheckIn, CheckIn.plan_id == Plan.id)
+        .where(Plan.cohort_id == cohort_id, Plan.participant_id.in_(ids))
+        .group_by(Plan.participant_id)).all(), Channel.CHECK_IN)
+    keep(db.session.execute(
+        select(WebActivity.user_id, func.max(WebActivity.created_at))
+        .where(WebActivity.cohort_id == cohort_id, WebActivity.user_id.in_(ids))
+        .group_by(WebActivity.user_id)).all(), Channel.WEB)
+    keep(db.session.execute(
+        select(Attendance.user_id, func.max(Event.starts_at))
+        .join(Event, Event.id == Attendance.event_id)
+        .where(Event.cohort_id == cohort_id, Attendance.user_id.in_(ids),
+               Attendance.mark.in_(PRESENT_MARKS), Event.starts_at <= now_utc())
+        .group_by(Attendance.user_id)).all(), Channel.EVENT)
+    return latest
+
+
+def silent_days(activity: Activity | None, *, joined_at: datetime | None, after_days: int,
+                now: datetime | None = None) -> int | None:
+    """How many whole days a participant has been silent, when it is at least
+    ``after_days``; None when they are not silent."""
+    since = activity.at if activity is not None else joined_at
+    if since is None:
+        return None
+    quiet = (now or now_utc()) - since
+    return quiet.days if quiet >= timedelta(days=after_days) else None

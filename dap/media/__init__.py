@@ -1,0 +1,1 @@
+"""Uploaded media: images checked by decoding, re-encoded clean, and stored on disk."""
