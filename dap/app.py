@@ -146,6 +146,7 @@ def configure_blueprints(app: Flask) -> None:
     from dap.events.views import bp as events_bp
     from dap.jobs.views import bp as jobs_bp
     from dap.plans.views import bp as plans_bp
+    from dap.support.views import bp as support_bp
     from dap.timecap.views import bp as timecap_bp
 
     app.register_blueprint(core_bp)
@@ -160,6 +161,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(events_bp)
     app.register_blueprint(event_feedback_bp)
     app.register_blueprint(event_recaps_bp)
+    app.register_blueprint(support_bp)
     app.register_blueprint(timecap_bp)
     # Flask's own static route: public by nature.
     policy.declare(policy.Access.PUBLIC, app.view_functions["static"])

@@ -8,6 +8,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from dap.errors import DomainError
+
 _frozen: datetime | None = None
 
 
@@ -48,3 +50,20 @@ def week_bounds(value: datetime, tz: str) -> tuple[datetime, datetime]:
     nxt = monday + timedelta(days=7)
     end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=zone)
     return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def local_to_utc(local: datetime, timezone: str, *, field: str) -> datetime:
+    """A wall-clock time in ``timezone`` as UTC.
+
+    :raise DomainError: for a time that does not exist there (the hour the clocks skip).
+        A time that happens twice (the hour the clocks go back) is the first of the two.
+    """
+    zone = ZoneInfo(timezone)
+    naive = local.replace(tzinfo=None)
+    aware = naive.replace(tzinfo=zone, fold=0)
+    back = aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    if back != naive:
+        raise DomainError(f"{naive:%H:%M} does not exist on {naive:%-d %B %Y} in "
+                          f"{timezone}: the clocks go forward then. Choose another time.",
+                          field=field)
+    return aware.astimezone(UTC)

@@ -16,9 +16,17 @@ from dap.events.models import (
 from dap.jobs.models import JobRun, SchedulerLease
 from dap.nudges.models import OutboxMessage
 from dap.plans.models import CheckIn, Plan, PlanGoal
+from dap.support.models import (
+    ActionPoint,
+    SessionNotes,
+    SupportBooking,
+    SupportSlot,
+    SupportWaiter,
+)
 from dap.timecap.models import PlatformDay, WebActivity
 
 __all__ = [
+    "ActionPoint", "SessionNotes", "SupportBooking", "SupportSlot", "SupportWaiter",
     "Attendance", "AuditEvent", "CalendarFeed", "CheckIn", "Cohort", "Event", "EventFeedback",
     "EventInvitation", "EventPhoto", "Invitation", "JobRun",
     "Membership", "Organisation", "OutboxMessage", "PatronLink", "Plan", "PlanGoal",

@@ -338,6 +338,19 @@ def load_cohort_event(user: Any, cohort_id: int, event_id: int, *, manage: bool 
     return cohort, load_event(cohort, event_id)
 
 
+def load_slot(cohort: Any, slot_id: int) -> Any:
+    """A 1:1 slot of ``cohort`` (the caller has loaded the cohort with its scope).
+
+    :raise 404: when it does not exist or belongs to another cohort.
+    """
+    from dap.support.models import SupportSlot
+
+    slot = db.session.get(SupportSlot, slot_id)
+    if slot is None or slot.cohort_id != cohort.id:
+        abort(404)
+    return slot
+
+
 def can_answer_event(user: Any, cohort: Any) -> bool:
     """Participants answer their cohort's events (facilitators run them; patrons read)."""
     from dap.cohorts.models import CohortRole

@@ -143,6 +143,10 @@ class CohortForm(FlaskForm):
         "Silent after (days)", default=10,
         description="Participants with no activity for this many days are flagged to you: 1 to 90.",
     )
+    support_bookings_max = WholeNumberField(
+        "1:1 sessions a participant may book at once", default=1,
+        description="Sessions still to come: 1 to 10.",
+    )
 
     def settings(self) -> CohortSettings:
         """The entered values, for ``services.create_cohort`` / ``update_cohort``."""
@@ -158,6 +162,7 @@ class CohortForm(FlaskForm):
             web_share=self.web_share.data,
             grace_minutes=self.grace_minutes.data,
             silent_after_days=self.silent_after_days.data,
+            support_bookings_max=self.support_bookings_max.data,
         )
 
 

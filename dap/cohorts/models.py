@@ -88,6 +88,8 @@ class Cohort(db.Model):
     web_share: Mapped[float] = mapped_column(default=0.5)
     grace_minutes: Mapped[int] = mapped_column(default=15)
     silent_after_days: Mapped[int] = mapped_column(default=10)
+    #: 1:1 sessions a participant may have booked at once (ahead of them)
+    support_bookings_max: Mapped[int] = mapped_column(default=1, server_default="1")
     is_archived: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=now_utc, server_default=func.now())
 

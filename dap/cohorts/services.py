@@ -50,6 +50,7 @@ PLATFORM_MINUTES_RANGE = (0, 10_080)  #: a whole week at most
 WEB_SHARE_RANGE = (0.1, 0.9)
 GRACE_MINUTES_RANGE = (0, 600)
 SILENT_AFTER_DAYS_RANGE = (1, 90)
+SUPPORT_BOOKINGS_RANGE = (1, 10)
 #: cohort dates outside these are typing mistakes (year 20026, 0202…)
 EARLIEST_DATE = date(2000, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
@@ -269,6 +270,7 @@ class CohortSettings:
     web_share: float | None = 0.5
     grace_minutes: int | None = 15
     silent_after_days: int | None = 10
+    support_bookings_max: int | None = 1
 
 
 def _in_range(value: Any, bounds: tuple[Any, Any], *, field: str, message: str) -> Any:
@@ -321,6 +323,9 @@ def _check_settings(settings: CohortSettings, *, current: Cohort | None = None) 
     values["silent_after_days"] = _in_range(
         settings.silent_after_days, SILENT_AFTER_DAYS_RANGE, field="silent_after_days",
         message="Enter a whole number of days from 1 to 90.")
+    values["support_bookings_max"] = _in_range(
+        settings.support_bookings_max, SUPPORT_BOOKINGS_RANGE, field="support_bookings_max",
+        message="Enter a whole number of sessions from 1 to 10.")
     return values
 
 

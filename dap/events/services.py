@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
 
 from dap.accounts.models import User
 from dap.audit.services import record
-from dap.clock import now_utc
+from dap.clock import local_to_utc, now_utc
 from dap.cohorts.models import Cohort
 from dap.errors import DomainError
 from dap.events import calendar
@@ -56,23 +55,6 @@ class Repeat:
     NONE = 0
     WEEKLY = 7
     FORTNIGHTLY = 14
-
-
-def local_to_utc(local: datetime, timezone: str, *, field: str) -> datetime:
-    """A wall-clock time in ``timezone`` as UTC.
-
-    :raise DomainError: for a time that does not exist there (the hour the clocks skip).
-        A time that happens twice (the hour the clocks go back) is the first of the two.
-    """
-    zone = ZoneInfo(timezone)
-    naive = local.replace(tzinfo=None)
-    aware = naive.replace(tzinfo=zone, fold=0)
-    back = aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
-    if back != naive:
-        raise DomainError(f"{naive:%H:%M} does not exist on {naive:%-d %B %Y} in "
-                          f"{timezone}: the clocks go forward then. Choose another time.",
-                          field=field)
-    return aware.astimezone(UTC)
 
 
 @dataclass(frozen=True)

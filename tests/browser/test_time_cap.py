@@ -49,6 +49,9 @@ def test_capped_participant_explores_logs_web_time_and_comes_back(app, live_serv
         sign_in(page)
         meter = page.locator("#time-meter")
         expect(meter).to_contain_text("0 of 1 min on DAP")
+        # the heartbeat script (deferred: it runs before "load") has set its timer before
+        # the clock moves; on a busy machine the page's text is there before its scripts
+        page.wait_for_load_state("load")
 
         # the page stays open and visible: a beat every 30 s, the server's clock in step
         for n in (1, 2):

@@ -30,6 +30,7 @@ def cohort_form(organisation_id: int, /, **changes) -> dict:
         "web_share": "60",
         "grace_minutes": "20",
         "silent_after_days": "14",
+        "support_bookings_max": "2",
     }
     data.update(changes)
     return {k: v for k, v in data.items() if v is not None}
@@ -173,7 +174,8 @@ def test_archived_organisation_leaves_lists_and_pickers_but_is_kept(app, world, 
     assert "has been archived" in client.get(response.headers["Location"]).get_data(as_text=True)
     assert name not in client.get("/organisations").get_data(as_text=True)
     assert name in client.get("/organisations?status=archived").get_data(as_text=True)
-    assert f'value="{world["organisation"]}"' not in client.get("/cohorts/new").get_data(as_text=True)
+    assert f'<option value="{world["organisation"]}"' not in client.get("/cohorts/new").get_data(
+        as_text=True)
     # the cohort that uses it carries on, and its edit page still offers it
     edit = client.get(f"/cohorts/{world['cohort']}/edit").get_data(as_text=True)
     assert f"{name} (archived)" in edit
@@ -295,7 +297,7 @@ def test_create_cohort_makes_the_creator_its_facilitator(app, world, role_client
         assert cohort.timezone == "Europe/London"
         assert cohort.is_volunteer is True
         assert (cohort.platform_minutes_per_week, cohort.grace_minutes,
-                cohort.silent_after_days) == (90, 20, 14)
+                cohort.silent_after_days, cohort.support_bookings_max) == (90, 20, 14, 2)
         assert cohort.web_share == pytest.approx(0.6)
         membership = db.session.scalar(select(Membership).where(Membership.cohort_id == cohort.id))
         assert membership.user_id == world["facilitator"]
@@ -372,6 +374,11 @@ BAD_COHORT_INPUT = [
     ({"silent_after_days": "0"}, "from 1 to 90"),
     ({"silent_after_days": "91"}, "from 1 to 90"),
     ({"silent_after_days": "ten"}, "Enter a whole number"),
+    ({"support_bookings_max": "0"}, "sessions from 1 to 10"),
+    ({"support_bookings_max": "11"}, "sessions from 1 to 10"),
+    ({"support_bookings_max": "-1"}, "sessions from 1 to 10"),
+    ({"support_bookings_max": "one"}, "Enter a whole number"),
+    ({"support_bookings_max": ""}, "Enter a whole number"),
 ]
 
 
@@ -439,7 +446,8 @@ def test_saving_an_unchanged_cohort_records_nothing(app, world, role_client):
     response = post_form(client, f"/cohorts/{world['cohort']}/edit", cohort_form(
         world["organisation"], name=cohort.name, description="", is_volunteer=None,
         start_date=cohort.start_date.isoformat(), end_date=cohort.end_date.isoformat(),
-        platform_minutes_per_week="60", web_share="50", grace_minutes="15", silent_after_days="10"))
+        platform_minutes_per_week="60", web_share="50", grace_minutes="15", silent_after_days="10",
+        support_bookings_max="1"))
     assert response.status_code == 303
     assert "cohort.updated" not in audit_actions(app)
 
