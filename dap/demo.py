@@ -63,6 +63,12 @@ LEADERS = [
 ]
 
 
+KICK_OFF_RECAP = """Thank you all for a lively start. We heard what people want from the
+programme (less time lost to email, more confidence with video calls) and everyone left with
+one thing to try this week.
+
+**Next:** add your first goal to your plan, and invite a colleague to be your patron."""
+
 KICK_OFF_DESCRIPTION = """The start of the programme: what the next twelve weeks look like,
 stories from last year's cohort, and your first goal chosen before you leave.
 
@@ -181,7 +187,8 @@ def load_demo(*, params: HashParams, timezone: str = "Europe/London") -> str:
     _demo_time(cohort, participants[:6])
     _demo_reviews(cohort, participants[:2], patron)
     events = _demo_events(cohort, facilitator, participants)
-    return (f"{goals} plan goals with check-ins, {events} events, "
+    slots = _demo_support(cohort, facilitator, participants)
+    return (f"{goals} plan goals with check-ins, {events} events, {slots} 1:1 slots, "
             f"1 organisation, {len(teams)} teams, 2 cohorts (one volunteer), "
             f"{len(participants) + len(leader_people)} participants with accounts "
             "(and the demo patron also a participant in the second cohort), 1 kept for "
@@ -219,13 +226,22 @@ def _demo_time(cohort: Cohort, people: list[User]) -> None:
 
 
 def _demo_events(cohort: Cohort, facilitator: User, people: list[User]) -> int:
-    """The kick-off (past, everyone went), a full workshop with a waitlist next week, and a
-    fortnightly online conversation series."""
+    """The kick-off (past: everyone who said so came; the facilitator's recap), a full
+    workshop with a waitlist next week, and a fortnightly online conversation series."""
     import uuid
     from datetime import UTC, datetime, time
     from zoneinfo import ZoneInfo
 
-    from dap.events.models import Event, EventKind, EventMode, Rsvp, RsvpStatus
+    from dap.events.models import (
+        Attendance,
+        AttendanceMark,
+        Event,
+        EventKind,
+        EventMode,
+        RecapNote,
+        Rsvp,
+        RsvpStatus,
+    )
 
     zone = ZoneInfo(cohort.timezone)
     today = now_utc().astimezone(zone).date()
@@ -258,6 +274,11 @@ def _demo_events(cohort: Cohort, facilitator: User, people: list[User]) -> int:
     db.session.flush()
     for person in people[:6]:
         db.session.add(Rsvp(event_id=kick_off.id, user_id=person.id, status=RsvpStatus.GOING))
+        db.session.add(Attendance(event_id=kick_off.id, user_id=person.id,
+                                  mark=AttendanceMark.ATTENDED, recorded_by_id=facilitator.id,
+                                  recorded_at=kick_off.ends_at))
+    db.session.add(RecapNote(event_id=kick_off.id, author_id=facilitator.id, body=KICK_OFF_RECAP,
+                             created_at=kick_off.ends_at, updated_at=kick_off.ends_at))
     for n, person in enumerate(people[:6]):
         waiting = n >= workshop.capacity
         db.session.add(Rsvp(event_id=workshop.id, user_id=person.id,
@@ -265,6 +286,61 @@ def _demo_events(cohort: Cohort, facilitator: User, people: list[User]) -> int:
                             waitlisted_at=now_utc() + timedelta(seconds=n) if waiting else None))
     db.session.flush()
     return 2 + len(conversations)
+
+
+def _demo_support(cohort: Cohort, facilitator: User, people: list[User]) -> int:
+    """1:1 support: a past session (Alex, with private notes and two action points, one
+    shared with patrons) and a morning of four 30-minute slots on the next weekday, one
+    booked."""
+    import uuid
+    from datetime import UTC, datetime, time
+    from zoneinfo import ZoneInfo
+
+    from dap.support.models import (
+        ActionPoint,
+        SessionNotes,
+        SlotMode,
+        SupportBooking,
+        SupportSlot,
+    )
+
+    zone = ZoneInfo(cohort.timezone)
+    today = now_utc().astimezone(zone).date()
+
+    def slot(day, hour: int, minute: int, **fields) -> SupportSlot:
+        start = datetime.combine(day, time(hour, minute), tzinfo=zone).astimezone(UTC)
+        made = SupportSlot(cohort_id=cohort.id, facilitator_id=facilitator.id, starts_at=start,
+                           ends_at=start + timedelta(minutes=30), uid=f"{uuid.uuid4().hex}@dap-support",
+                           **fields)
+        db.session.add(made)
+        return made
+
+    past_day = today - timedelta(days=3)
+    past = slot(past_day, 15, 0, mode=SlotMode.VIDEO, join_url="https://meet.example.org/one-to-one")
+    next_day = today + timedelta(days=1)
+    while next_day.weekday() >= 5:
+        next_day += timedelta(days=1)
+    block = uuid.uuid4().hex
+    morning = [slot(next_day, 10 + n // 2, 30 * (n % 2), mode=SlotMode.IN_PERSON,
+                    place="Room 2.14, Town Hall", block_id=block) for n in range(4)]
+    db.session.flush()
+    session = SupportBooking(slot_id=past.id, participant_id=people[0].id,
+                             note="Getting started with shared calendars", booked_by_id=people[0].id,
+                             created_at=past.starts_at - timedelta(days=2))
+    db.session.add(session)
+    db.session.add(SupportBooking(slot_id=morning[1].id, participant_id=people[1].id,
+                                  note="Setting up a password manager", booked_by_id=people[1].id))
+    db.session.flush()
+    db.session.add(SessionNotes(booking_id=session.id, updated_by_id=facilitator.id,
+                                body="Confident with email; calendars new. Follow up in two weeks."))
+    db.session.add_all([
+        ActionPoint(booking_id=session.id, created_by_id=facilitator.id, shared_with_patrons=True,
+                    text="Share your team calendar with two colleagues"),
+        ActionPoint(booking_id=session.id, created_by_id=facilitator.id,
+                    text="Book the next workshop"),
+    ])
+    db.session.flush()
+    return 1 + len(morning)
 
 
 def _demo_reviews(cohort: Cohort, people: list[User], patron: User) -> None:
