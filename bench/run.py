@@ -57,6 +57,9 @@ SCALING_REQUESTS = 20  # requests per page when only the query count is wanted
 #: events the demo participant is going to, compared for queries per request
 SMALL_FEED = 5
 LARGE_FEED = 200
+#: 1:1 slots of the demo facilitator booked by the demo participant, compared alongside
+SMALL_SLOTS = 10
+LARGE_SLOTS = 500
 #: the heartbeat against /healthz in alternating rounds (see ``paired_ratio``)
 PAIRED_ROUNDS = 15
 PAIRED_SECONDS = 0.3
@@ -254,6 +257,39 @@ def seed_events(cohort_id: int, email: str, total: int) -> tuple[int, str]:
     return event_id, token
 
 
+def seed_support(cohort_id: int, participant_email: str, facilitator_email: str,
+                 total: int) -> str:
+    """Give ``facilitator_email`` ``total`` 1:1 slots to come (adding slots as needed), all
+    booked by ``participant_email`` (one booking in three cancelled, so the feed holds
+    cancelled entries too), written straight to the database (the per-participant limit is
+    for the booking form). Returns a new feed token for the facilitator."""
+    import uuid
+
+    from dap.events.calendar import new_feed_token
+    from dap.support.models import BookingStatus, SlotMode, SupportBooking, SupportSlot
+
+    person = db.session.scalar(select(User).where(User.email == participant_email))
+    facilitator = db.session.scalar(select(User).where(User.email == facilitator_email))
+    bench_slots = SupportSlot.uid.like("bench-%")
+    have = db.session.scalar(select(func.count(SupportSlot.id)).where(bench_slots)) or 0
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(days=1)
+    for n in range(have, total):
+        at = start + timedelta(minutes=40 * n)
+        made = SupportSlot(cohort_id=cohort_id, facilitator_id=facilitator.id, starts_at=at,
+                           ends_at=at + timedelta(minutes=30), mode=SlotMode.VIDEO,
+                           join_url="https://meet.example.org/x", sequence=1,
+                           uid=f"bench-{uuid.uuid4().hex}@dap-support")
+        db.session.add(made)
+        db.session.flush()
+        db.session.add(SupportBooking(
+            slot_id=made.id, participant_id=person.id, booked_by_id=person.id,
+            note=f"Bench note {n}",
+            status=BookingStatus.CANCELLED if n % 3 == 0 else BookingStatus.BOOKED))
+    token = new_feed_token(facilitator)
+    db.session.commit()
+    return token
+
+
 def demo_cohort() -> Cohort:
     """The demo's volunteer cohort, where the demo participant and patron are."""
     return db.session.scalars(select(Cohort).where(Cohort.is_volunteer.is_(True))).one()
@@ -327,6 +363,9 @@ def run(seconds: float, database: str, pg_server: str) -> dict:
             event_id, feed_token = seed_events(cohort_id, "participant@example.org", SMALL_FEED)
             db.session.remove()
         events_path = f"/cohorts/{cohort_id}/events"
+        # the week from tomorrow on, where the 1:1 scaling below puts its slots
+        agenda_path = ("/support/agenda?view=week&day="
+                       f"{(datetime.now(UTC) + timedelta(days=1)).date().isoformat()}")
         event_path = f"{events_path}/{event_id}"
         roster_path = f"/cohorts/{cohort_id}/people"
         plan_path = f"/cohorts/{cohort_id}/plan"
@@ -354,6 +393,8 @@ def run(seconds: float, database: str, pg_server: str) -> dict:
             ("an event's page", "participant", event_path),
             ("an event's page (facil.)", "facilitator", event_path),
             ("events, month view", "participant", events_path + "/month"),
+            ("1:1 support (participant)", "participant", f"/cohorts/{cohort_id}/support"),
+            ("1:1 agenda (facil.)", "facilitator", agenda_path),
             ("an event's recap", "participant", event_path + "/recap"),
             ("calendar feed", "anonymous", f"/calendar/{feed_token}.ics"),
         ]
@@ -424,21 +465,27 @@ def run(seconds: float, database: str, pg_server: str) -> dict:
             db.session.remove()
         plan_after = {name: queries_per_request(clients[who], path, counter)
                       for name, who, path in plan_cases(first_goal)}
-        def event_cases(token: str) -> list[tuple[str, str, str]]:
+        def event_cases(token: str, facilitator_token: str) -> list[tuple[str, str, str]]:
             return [("events (participant)", "participant", events_path),
                     ("calendar feed", "anonymous", f"/calendar/{token}.ics"),
+                    ("calendar feed (facil.)", "anonymous", f"/calendar/{facilitator_token}.ics"),
+                    ("1:1 agenda (facil.)", "facilitator", agenda_path),
                     ("dashboard (participant)", "participant", "/")]
 
         with app.app_context():
             _, feed_token = seed_events(cohort_id, "participant@example.org", SMALL_FEED)
+            facilitator_token = seed_support(cohort_id, "participant@example.org",
+                                             "facilitator@example.org", SMALL_SLOTS)
             db.session.remove()
         events_before = {name: queries_per_request(clients[who], path, counter)
-                         for name, who, path in event_cases(feed_token)}
+                         for name, who, path in event_cases(feed_token, facilitator_token)}
         with app.app_context():
             _, feed_token = seed_events(cohort_id, "participant@example.org", LARGE_FEED)
+            facilitator_token = seed_support(cohort_id, "participant@example.org",
+                                             "facilitator@example.org", LARGE_SLOTS)
             db.session.remove()
         events_after = {name: queries_per_request(clients[who], path, counter)
-                        for name, who, path in event_cases(feed_token)}
+                        for name, who, path in event_cases(feed_token, facilitator_token)}
         with app.app_context():
             db.engine.dispose()
 
@@ -458,11 +505,12 @@ def run(seconds: float, database: str, pg_server: str) -> dict:
             ],
         },
         "event_scaling": {
-            "before": f"going to {SMALL_FEED} events", "after": f"going to {LARGE_FEED} events",
+            "before": f"going to {SMALL_FEED} events, {SMALL_SLOTS} 1:1 slots booked",
+            "after": f"going to {LARGE_FEED} events, {LARGE_SLOTS} 1:1 slots booked",
             "queries_per_request": [
                 {"name": name, "before": events_before[name], "after": events_after[name],
                  "grows": events_after[name] > events_before[name]}
-                for name, _, _ in event_cases(feed_token)
+                for name, _, _ in event_cases(feed_token, facilitator_token)
             ],
         },
         "plan_scaling": {
@@ -510,7 +558,8 @@ def print_report(report: dict) -> None:
         verdict = "GROWS (N+1?)" if row["grows"] else "constant"
         print(f"{row['name']:<26} {row['before']:>7.1f} {row['after']:>7.1f}  {verdict}")
     e = report["event_scaling"]
-    print(f"\nqueries per request as someone's events grow ({e['before']} -> {e['after']})")
+    print(f"\nqueries per request as someone's events and 1:1 bookings grow\n({e['before']} -> "
+          f"{e['after']})")
     print(header)
     print("-" * len(header))
     for row in e["queries_per_request"]:

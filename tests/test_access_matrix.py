@@ -262,9 +262,30 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
                        {**everyone(404), "anonymous": 302}),
     "support.withdraw": ("POST", "/cohorts/{cohort}/support/slots/999999/withdraw",
                          {**everyone(404), "anonymous": 302}),
+    # the participant's own booking as a calendar file; booking for a managed participant
+    # (rules in tests/support/test_calendar.py and test_managed.py)
+    "support.slot_ics": ("GET", "/cohorts/{cohort}/support/slots/999999/session.ics",
+                         {**everyone(404), "anonymous": 302}),
+    "support.book_for": ("POST", "/cohorts/{cohort}/support/slots/999999/book-for",
+                         {**everyone(404), "anonymous": 302}),
     "support.waitlist": ("POST", "/cohorts/{cohort}/support/waitlist",
                          {**everyone(403), "anonymous": 302, "participant": 400}),
     "support.agenda": ("GET", "/support/agenda", FACILITATORS),
+    # after a session: private notes (the cohort's managers only) and action points (rules in
+    # tests/support/test_sessions.py); an unknown booking or point is a 404 for everyone
+    "support.notes": ("GET", "/cohorts/{cohort}/support/bookings/999999/notes",
+                      {**everyone(404), "anonymous": 302}),
+    "support.notes (save)": ("POST", "/cohorts/{cohort}/support/bookings/999999/notes",
+                             {**everyone(404), "anonymous": 302}),
+    "support.add_action_point": ("POST", "/cohorts/{cohort}/support/bookings/999999/action-points",
+                                 {**everyone(404), "anonymous": 302}),
+    "support.remove_action_point": ("POST",
+                                    "/cohorts/{cohort}/support/action-points/999999/remove",
+                                    {**everyone(404), "anonymous": 302}),
+    "support.share_action_point": ("POST", "/cohorts/{cohort}/support/action-points/999999/share",
+                                   {**everyone(404), "anonymous": 302}),
+    "support.action_point_goal": ("POST", "/cohorts/{cohort}/support/action-points/999999/goal",
+                                  {**everyone(404), "anonymous": 302}),
     # Privacy and the audit log.
     "privacy.export": ("GET", "/account/export", SIGNED_IN),
     "privacy.delete_account": ("POST", "/account/delete", {**everyone(400), "anonymous": 302}),

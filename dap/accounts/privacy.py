@@ -35,6 +35,7 @@ from dap.events import privacy as event_privacy
 from dap.extensions import db
 from dap.nudges.models import OutboxMessage, OutboxStatus
 from dap.plans import privacy as plan_privacy
+from dap.support import privacy as support_privacy
 from dap.timecap import privacy as timecap_privacy
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,12 @@ COLLECTIONS: dict[str, Sequence[str]] = {
     "platform_time": ("day", "minutes"),
     "web_activities": ("cohort", "day", "kind", "title", "url", "minutes", "goal", "note",
                        "logged_at", "logged_by_someone_else"),
+    # 1:1 support: rows from dap.support.privacy.export_collections
+    "support_bookings": ("cohort", "starts_at", "ends_at", "facilitator", "mode", "place", "note",
+                         "status", "booked_at", "booked_by", "cancelled_at", "cancelled_by",
+                         "cancel_message"),
+    "support_action_points": ("cohort", "session_starts_at", "text", "shared_with_patrons",
+                              "goal", "added_by", "added_at"),
 }
 
 README = """\
@@ -111,8 +118,13 @@ event_recap_notes.csv your notes in events' recaps
 event_photos.csv      the photos you added to recaps; the files are in photos/
 platform_time.csv     your minutes on DAP, day by day
 web_activities.csv    the web time you logged: what, link, minutes, goal, note
+support_bookings.csv  your 1:1 sessions: when, with whom, what you wanted help with, status
+support_action_points.csv
+                      what you agreed in 1:1 sessions (your facilitator's private notes
+                      are theirs, not in here), whether your patrons see it, the goal it became
 
-Blank name columns (added_by, done_by, recorded_by, paused_by) mean you did it yourself.
+Blank name columns (added_by, done_by, recorded_by, paused_by, booked_by, cancelled_by)
+mean you did it yourself.
 On other people's plans, a goal they keep to themselves ("only me") shows as "a goal",
 and a suggestion you made reads "closed" once it is no longer open.
 
@@ -129,10 +141,10 @@ def export_user_data(user: User) -> bytes:
     collection), one CSV per collection (formula-safe cells) and a README.
 
     Left out on purpose: the password hash, session token hashes, invitation nonces and
-    email bodies (they carry sign-in links). Reads only; at most twenty-two queries whatever
+    email bodies (they carry sign-in links). Reads only; at most twenty-four queries whatever
     the number of rows (one per collection, three for the audit events; six of them for
     plans, see ``dap.plans.privacy.export_collections``; six for events, with the photos'
-    files, see ``dap.events.privacy``; two for the time cap).
+    files, see ``dap.events.privacy``; two for the time cap; two for 1:1 support).
     """
     exported_at = now_utc()
     collections = {
@@ -145,6 +157,7 @@ def export_user_data(user: User) -> bytes:
         **plan_privacy.export_collections(user),
         **event_privacy.export_collections(user),
         **timecap_privacy.export_collections(user),
+        **support_privacy.export_collections(user),
     }
     document = {"exported_at": exported_at, "profile": _profile(user), **collections}
     buffer = io.BytesIO()
@@ -350,7 +363,8 @@ def delete_account(user: User, *, actor: User, password: str, params: HashParams
     notes, reasons, reflections, evidence, review messages and comments become empty), keeping
     progress, minutes, dates and statuses; erases what they put into events
     (``dap.events.privacy.erase``: recap notes and photos, feedback words, invitations, the
-    calendar feed) and the words of their web-time log (``dap.timecap.privacy.erase``).
+    calendar feed), the words of their web-time log (``dap.timecap.privacy.erase``) and
+    what they asked help with when booking 1:1 sessions (``dap.support.privacy.erase``).
     Keeps the row, so records and counts stay
     attributed to "Deleted user". Records ``user.deleted`` (counts
     only, no personal data) and ``membership.removed`` in each cohort. Flushes; the caller
@@ -402,6 +416,7 @@ def delete_account(user: User, *, actor: User, password: str, params: HashParams
     db.session.execute(delete(CalendarFeed).where(CalendarFeed.user_id == user.id))
     event_privacy.erase(user)
     timecap_privacy.erase(user)
+    support_privacy.erase(user)
 
     user.deleted_at = now
     user.is_active = False

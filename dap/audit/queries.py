@@ -56,6 +56,22 @@ SENTENCES: dict[str, str] = {
     "patron.invited": "Invited their own patron",
     "record.on_behalf": "Recorded something on someone's behalf",
     "user.deleted": "Deleted an account",
+    "event.scheduled": "Scheduled an event",
+    "event.updated": "Changed an event",
+    "event.cancelled": "Cancelled an event",
+    "event.attendance": "Took the register at an event",
+    "event.checked_in": "Checked in to an event",
+    "event.photos_added": "Added photos to an event's recap",
+    "event.photo_removed": "Removed a photo from an event's recap",
+    "support.published": "Offered 1:1 slots",
+    "support.booked": "Booked a 1:1 session",
+    "support.cancelled": "Cancelled a 1:1 booking",
+    "support.withdrawn": "Withdrew a 1:1 slot",
+    "support.action_point_added": "Added an action point to a 1:1 session",
+    "support.action_point_removed": "Removed an action point from a 1:1 session",
+    "support.action_point_goal": "Made a 1:1 action point a goal",
+    "support.action_point_shared": "Shared a 1:1 action point with patrons for them",
+    "support.action_point_unshared": "Stopped sharing a 1:1 action point with patrons for them",
 }
 
 

@@ -1,9 +1,11 @@
-"""Events as iCalendar (RFC 5545): a file per event and each person's feed.
+"""Events and 1:1 sessions as iCalendar (RFC 5545): a file per event or booking, each
+person's feed, and the calendar objects emails carry (RFC 5546).
 
-Each event keeps one ``UID`` for life and a ``SEQUENCE`` that goes up with every change, so
-a calendar that has it updates it in place; a cancelled event says ``STATUS:CANCELLED``.
-Times carry the cohort's time zone (``TZID`` with its ``VTIMEZONE``), so a series keeps its
-local time across a clock change in every calendar app.
+Each event or 1:1 slot keeps one ``UID`` for life and a ``SEQUENCE`` that goes up with every
+change, so a calendar that has it updates it in place; a cancelled one says
+``STATUS:CANCELLED``. Times carry the cohort's time zone (``TZID`` with its ``VTIMEZONE``), so
+a series keeps its local time across a clock change in every calendar app. Whatever the
+source, an entry is an :class:`Entry`, and one builder makes the ``VCALENDAR``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import functools
 import hashlib
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
 from email.utils import parseaddr
 from zoneinfo import ZoneInfo
 
@@ -28,30 +32,68 @@ from dap.extensions import db
 PRODID = "-//DAP//Digital Action Plan//EN"
 
 
-def _component(event: Event, *, link: str) -> icalendar.Event:
-    zone = ZoneInfo(event.cohort.timezone)
-    item = icalendar.Event()
-    item.add("uid", event.uid)
-    item.add("sequence", event.sequence)
-    item.add("dtstamp", event.updated_at)
-    item.add("dtstart", event.starts_at.astimezone(zone))
-    item.add("dtend", event.ends_at.astimezone(zone))
-    item.add("summary", event.title)
-    item.add("status", "CANCELLED" if event.is_cancelled else "CONFIRMED")
-    item.add("categories", [KIND_LABELS[event.kind]])
-    where = ", ".join(part for part in (event.venue, event.address) if part)
-    if where:
-        item.add("location", where)
+@dataclass(frozen=True)
+class Entry:
+    """One ``VEVENT``, whatever it comes from (an event, a 1:1 session)."""
+
+    uid: str
+    sequence: int
+    #: when it last changed (``DTSTAMP``)
+    stamp: datetime
+    starts_at: datetime
+    ends_at: datetime
+    #: the IANA zone its times are shown in (the cohort's)
+    timezone: str
+    summary: str
+    description: str
+    #: its page on DAP
+    link: str
+    cancelled: bool = False
+    location: str = ""
+    categories: tuple[str, ...] = ()
+
+
+def event_link(event: Event, base_url: str) -> str:
+    return f"{base_url}/cohorts/{event.cohort_id}/events/{event.id}"
+
+
+def event_entry(event: Event, *, link: str) -> Entry:
+    """What a calendar shows of ``event``."""
     description = event.description
     if event.is_cancelled and event.cancel_reason:
         description = f"Cancelled: {event.cancel_reason}\n\n{description}".strip()
-    item.add("description", f"{description}\n\n{link}".strip())
-    item.add("url", link)
+    return Entry(uid=event.uid, sequence=event.sequence, stamp=event.updated_at,
+                 starts_at=event.starts_at, ends_at=event.ends_at,
+                 timezone=event.cohort.timezone, summary=event.title, description=description,
+                 link=link, cancelled=event.is_cancelled,
+                 location=", ".join(part for part in (event.venue, event.address) if part),
+                 categories=(KIND_LABELS[event.kind],))
+
+
+def _component(entry: Entry) -> icalendar.Event:
+    zone = ZoneInfo(entry.timezone)
+    item = icalendar.Event()
+    item.add("uid", entry.uid)
+    item.add("sequence", entry.sequence)
+    item.add("dtstamp", entry.stamp)
+    item.add("dtstart", entry.starts_at.astimezone(zone))
+    item.add("dtend", entry.ends_at.astimezone(zone))
+    item.add("summary", entry.summary)
+    item.add("status", "CANCELLED" if entry.cancelled else "CONFIRMED")
+    if entry.categories:
+        item.add("categories", list(entry.categories))
+    if entry.location:
+        item.add("location", entry.location)
+    item.add("description", f"{entry.description}\n\n{entry.link}".strip())
+    item.add("url", entry.link)
     return item
 
 
-def _calendar(events: list[Event], *, links: dict[int, str], name: str,
-              method: str | None = None) -> icalendar.Calendar:
+def build(entries: Iterable[Entry], *, name: str, method: str | None = None
+          ) -> icalendar.Calendar:
+    """The ``VCALENDAR`` holding ``entries``, each zone's ``VTIMEZONE`` first (the one
+    builder for files, feeds and emails)."""
+    entries = list(entries)
     calendar = icalendar.Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
@@ -59,16 +101,16 @@ def _calendar(events: list[Event], *, links: dict[int, str], name: str,
     if method:
         calendar.add("method", method)
     calendar.add("x-wr-calname", name)
-    for zone in sorted({event.cohort.timezone for event in events}):  # before they are used
+    for zone in sorted({entry.timezone for entry in entries}):  # before they are used
         calendar.add_component(_vtimezone(zone))
-    for event in events:
-        calendar.add_component(_component(event, link=links[event.id]))
+    for entry in entries:
+        calendar.add_component(_component(entry))
     return calendar
 
 
 def calendar_of(events: Iterable[Event], *, links: dict[int, str], name: str) -> bytes:
     """An iCalendar file holding ``events`` (``links``: the page of each, by id)."""
-    return _calendar(list(events), links=links, name=name).to_ical()
+    return build([event_entry(e, link=links[e.id]) for e in events], name=name).to_ical()
 
 
 class Method:
@@ -78,18 +120,18 @@ class Method:
     CANCEL = "CANCEL"  #: take them off
 
 
-def invitation(events: Iterable[Event], *, method: str, person: User, organizer: str,
-               links: dict[int, str], going: bool) -> str:
+def invite(entries: Iterable[Entry], *, method: str, person: User, organizer: str,
+           going: bool, name: str | None = None) -> str:
     """The calendar object an email carries to ``person`` (RFC 5546): ``REQUEST`` to add or
-    update ``events`` (same UIDs and SEQUENCE as the feed, so a calendar updates one entry),
+    update ``entries`` (same UIDs and SEQUENCE as the feed, so a calendar updates one entry),
     ``CANCEL`` to take them off. ``organizer`` is the sender's address (``Name <addr>``);
     ``person`` is the only attendee, marked accepted when ``going``. Answers are given on
     DAP's page, not by calendar reply (``RSVP=FALSE``)."""
     if method not in (Method.REQUEST, Method.CANCEL):
         raise ValueError(f"unknown iTIP method {method!r}")
-    events = list(events)
-    calendar = _calendar(events, links=links, name=events[0].title if events else "DAP",
-                         method=method)
+    entries = list(entries)
+    calendar = build(entries, name=name or (entries[0].summary if entries else "DAP"),
+                     method=method)
     display, address = parseaddr(organizer)
     for item in calendar.walk("VEVENT"):
         item.add("organizer", vCalAddress(f"mailto:{address}"),
@@ -100,6 +142,13 @@ def invitation(events: Iterable[Event], *, method: str, person: User, organizer:
         if method == Method.CANCEL:
             item["status"] = "CANCELLED"
     return calendar.to_ical().decode()
+
+
+def invitation(events: Iterable[Event], *, method: str, person: User, organizer: str,
+               links: dict[int, str], going: bool) -> str:
+    """:func:`invite` for ``events`` (``links``: the page of each, by id)."""
+    return invite([event_entry(e, link=links[e.id]) for e in events], method=method,
+                  person=person, organizer=organizer, going=going)
 
 
 @functools.lru_cache(maxsize=64)
@@ -153,3 +202,19 @@ def feed_events(person: User) -> list[Event]:
         select(Event).join(Rsvp, Rsvp.event_id == Event.id).options(joinedload(Event.cohort))
         .where(Rsvp.user_id == person.id, Rsvp.status == RsvpStatus.GOING)
         .order_by(Event.starts_at, Event.id)))
+
+
+def feed_entries(person: User, *, base_url: str) -> list[Entry]:
+    """Everything in ``person``'s feed: the events they go to and their 1:1 sessions (as a
+    participant, or as the facilitator), cancelled ones too, by start; three queries
+    whatever the number."""
+    from dap.support.calendar import feed_entries as support_entries  # support builds on this
+
+    entries = [event_entry(e, link=event_link(e, base_url)) for e in feed_events(person)]
+    entries += support_entries(person, base_url=base_url)
+    return sorted(entries, key=lambda entry: entry.starts_at)
+
+
+def feed(person: User, *, base_url: str) -> bytes:
+    """``person``'s personal feed as an iCalendar file."""
+    return build(feed_entries(person, base_url=base_url), name=f"DAP: {person.name}").to_ical()

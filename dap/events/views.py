@@ -266,7 +266,7 @@ ICS_HEADERS = {"Content-Type": "text/calendar; charset=utf-8", "Cache-Control": 
 
 
 def _link(event: Event) -> str:
-    return f"{_base_url()}/cohorts/{event.cohort_id}/events/{event.id}"
+    return calendar.event_link(event, _base_url())
 
 
 @bp.get("/cohorts/<int:cohort_id>/events/<int:event_id>/event.ics")
@@ -306,9 +306,7 @@ def feed_ics(token: str):
     owner = calendar.feed_owner(token)
     if owner is None:
         abort(404)
-    events = calendar.feed_events(owner)
-    body = calendar.calendar_of(events, links={e.id: _link(e) for e in events},
-                                name=f"DAP: {owner.name}")
+    body = calendar.feed(owner, base_url=_base_url())  # events, and 1:1 sessions
     db.session.commit()  # when it was last used
     return body, 200, ICS_HEADERS
 

@@ -31,6 +31,7 @@ from dap.plans.forms import (
     StatusForm,
 )
 from dap.plans.models import CheckIn, GoalStatus, Plan, PlanGoal, Visibility
+from dap.support import sessions as support_sessions
 from dap.timecap.chart import weekly_chart
 from dap.timecap.queries import weekly_history
 
@@ -114,6 +115,10 @@ def plan(cohort_id: int, membership_id: int | None):
         time_chart=weekly_chart(weekly_history(seat.participant.id, seat.cohort),
                                 weekly_cap=seat.cohort.platform_minutes_per_week,
                                 shows_platform=not seat.participant.is_managed),
+        # a patron reads the action points of 1:1 sessions the participant shares with them
+        shared_points=support_sessions.points_of_participant(
+            seat.cohort.id, seat.participant.id, shared_only=True)
+        if seat.role is Role.PATRON else [],
     )
 
 

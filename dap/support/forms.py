@@ -48,3 +48,28 @@ class BookForm(FlaskForm):
 class CancelBookingForm(FlaskForm):
     message = TextAreaField("Message to the participant (optional)",
                             render_kw={"rows": 2, "maxlength": 1000})
+
+
+class SessionNotesForm(FlaskForm):
+    """The facilitator's private notes on a session; empty removes them."""
+
+    body = TextAreaField("Your private notes", render_kw={"rows": 12, "maxlength": 10000},
+                         description="Only the cohort’s facilitators see these: never the "
+                                     "participant or their patrons. Markdown: **bold**, lists, "
+                                     "links, up to 10,000 characters. Leave empty to "
+                                     "remove them.")
+
+
+class ActionPointForm(FlaskForm):
+    text = TextAreaField("Action point", render_kw={"rows": 2, "maxlength": 300},
+                         description="Something agreed, in a line (up to 300 characters). The "
+                                     "participant sees it; they choose whether their patrons do.")
+
+
+class BookForForm(FlaskForm):
+    """A facilitator books a slot for a participant without an account (choices: the
+    cohort's managed participants; the service checks whoever is sent)."""
+
+    participant = SelectField("Who it is for", choices=[], validate_choice=False)
+    note = TextAreaField("What they’d like help with (optional)",
+                         render_kw={"rows": 3, "maxlength": 1000})

@@ -131,6 +131,7 @@ class SupportBooking(db.Model):
 
     slot: Mapped[SupportSlot] = relationship()
     participant: Mapped[User] = relationship(foreign_keys=[participant_id])
+    booked_by: Mapped[User | None] = relationship(foreign_keys=[booked_by_id])
 
     @property
     def is_active(self) -> bool:

@@ -26,8 +26,10 @@ from dap.audit.services import record
 from dap.clock import local_to_utc, now_utc
 from dap.cohorts.models import Cohort, CohortRole, Membership, MembershipStatus
 from dap.errors import DomainError
+from dap.events.calendar import Method
 from dap.extensions import db
 from dap.nudges.services import queue_email
+from dap.support.calendar import invitation, slot_link
 from dap.support.models import (
     BookingStatus,
     SlotMode,
@@ -213,15 +215,24 @@ def _membership(cohort_id: int, participant: User) -> Membership | None:
         Membership.role == CohortRole.PARTICIPANT, Membership.status == MembershipStatus.ACTIVE))
 
 
-def book(slot: SupportSlot, participant: User, *, note: str | None, actor: User) -> SupportBooking:
+def book(slot: SupportSlot, participant: User, *, note: str | None, actor: User,
+         base_url: str) -> SupportBooking:
     """Book ``slot`` for ``participant`` (``actor``: the participant, or a facilitator
-    booking for a managed participant).
+    booking for a managed participant, who may book until the start). The participant is
+    emailed a confirmation carrying the calendar entry (once per booking); calendars see
+    the change (the slot's ``sequence`` goes up).
 
-    :raise DomainError: the slot is taken, withdrawn, closed for booking or past; the person
-        is not a participant of its cohort; they already have as many bookings as the cohort
-        allows.
+    :raise DomainError: the cohort is archived; the slot is taken, withdrawn, closed for
+        booking or past; the person
+        is not a participant of its cohort; someone else is booked for who has an account;
+        they already have as many bookings as the cohort allows.
     """
+    if slot.cohort.is_archived:
+        raise DomainError("This cohort is archived: nothing new can be booked.")
     text = clean_text(note, field="note", max_len=NOTE_MAX, label="what you'd like help with")
+    if actor.id != participant.id and not participant.is_managed:
+        raise DomainError(f"{participant.name} has an account: they book for themselves.",
+                          field="participant")
     membership = _membership(slot.cohort_id, participant)
     if membership is None:
         raise DomainError("Only the cohort's participants book 1:1 sessions.")
@@ -242,7 +253,8 @@ def book(slot: SupportSlot, participant: User, *, note: str | None, actor: User)
     cohort = locked.cohort
     if active_bookings_of(participant.id, cohort.id) >= cohort.support_bookings_max:
         allowed = cohort.support_bookings_max
-        raise DomainError(f"You can have {allowed} 1:1 session{'s' if allowed != 1 else ''} "
+        who = "You" if actor.id == participant.id else participant.name
+        raise DomainError(f"{who} can have {allowed} 1:1 session{'s' if allowed != 1 else ''} "
                           "booked at a time in this cohort: cancel one to book another.")
     booking = SupportBooking(slot_id=locked.id, participant_id=participant.id, note=text,
                              booked_by_id=actor.id, created_at=now)
@@ -251,17 +263,60 @@ def book(slot: SupportSlot, participant: User, *, note: str | None, actor: User)
             db.session.add(booking)
     except IntegrityError as exc:  # the unique index: another booking got in first
         raise DomainError("Someone has just booked this slot: choose another one.") from exc
+    _touch(locked, now)
     _leave_waitlist(cohort.id, participant.id)
+    on_behalf = actor.id != participant.id
     record("support.booked", actor=actor, cohort=cohort, slot=locked.id, booking=booking.id,
-           **({"for_participant": participant.id} if actor.id != participant.id else {}))
+           subject=participant if on_behalf else None,
+           **({"for_participant": participant.id} if on_behalf else {}))
+    _email(participant, locked, template="support_booked", kind="support_booked",
+           subject="Your 1:1 session is booked", base_url=base_url,
+           dedup_key=f"support:{booking.id}:booked", booking=booking, method=Method.REQUEST)
     return booking
+
+
+def managed_participants(cohort_id: int) -> list[User]:
+    """The cohort's active participants without an account of their own (managed), by
+    name: the people a facilitator books for."""
+    return list(db.session.scalars(
+        select(User).join(Membership, Membership.user_id == User.id)
+        .where(Membership.cohort_id == cohort_id, Membership.role == CohortRole.PARTICIPANT,
+               Membership.status == MembershipStatus.ACTIVE, User.is_managed.is_(True))
+        .order_by(User.name, User.id)))
+
+
+def book_on_behalf(slot: SupportSlot, participant_id: int | None, *, note: str | None,
+                   actor: User, base_url: str) -> SupportBooking:
+    """A facilitator (``actor``, whom the caller has checked may manage the cohort) books
+    ``slot`` for a managed participant of its cohort, chosen by user id: :func:`book`'s
+    rules, but until the start. Audited with ``for_participant``.
+
+    :raise DomainError: nobody chosen; not an active participant of the slot's cohort; a
+        participant with an account; and whatever :func:`book` refuses.
+    """
+    if participant_id is None:
+        raise DomainError("Choose who the session is for.", field="participant")
+    participant = db.session.get(User, participant_id)
+    if participant is None or _membership(slot.cohort_id, participant) is None:
+        raise DomainError("Choose one of this cohort's participants without an account.",
+                          field="participant")
+    return book(slot, participant, note=note, actor=actor, base_url=base_url)
+
+
+def _touch(slot: SupportSlot, now: datetime) -> None:
+    """A change calendars should see: ``sequence`` up by one, in SQL (never lost to a
+    change at the same moment), and the time of the change."""
+    slot.sequence = SupportSlot.sequence + 1
+    slot.updated_at = now
+    db.session.flush()
 
 
 def cancel_booking(booking: SupportBooking, *, actor: User, as_facilitator: bool,
                    message: str | None = None, base_url: str) -> None:
     """Cancel a booking: the participant until the slot's cut-off; a facilitator until the
-    start, with a message emailed to the participant. The slot is free again and the first
-    person waiting is told.
+    start, with a message emailed to the participant. Either way the participant's email
+    carries a calendar ``CANCEL`` (the confirmation put it in their calendar), and calendars
+    see the change. The slot is free again and the first person waiting is told.
 
     :raise DomainError: already cancelled, past the cut-off, or the session has started.
     """
@@ -278,15 +333,15 @@ def cancel_booking(booking: SupportBooking, *, actor: User, as_facilitator: bool
     booking.cancelled_at = now
     booking.cancelled_by_id = actor.id
     booking.cancel_message = text if as_facilitator else ""
-    slot.sequence += 1
-    slot.updated_at = now
-    db.session.flush()
+    _touch(slot, now)
+    on_behalf = actor.id != booking.participant_id
     record("support.cancelled", actor=actor, cohort=slot.cohort, slot=slot.id,
-           booking=booking.id, by="facilitator" if as_facilitator else "participant")
-    if as_facilitator:
-        _email(booking.participant, slot, template="support_cancelled", kind="support_cancelled",
-               subject="Your 1:1 session is cancelled", base_url=base_url,
-               dedup_key=f"support:{booking.id}:cancelled", booking=booking)
+           booking=booking.id, by="facilitator" if as_facilitator else "participant",
+           subject=booking.participant if on_behalf else None,
+           **({"for_participant": booking.participant_id} if on_behalf else {}))
+    _email(booking.participant, slot, template="support_cancelled", kind="support_cancelled",
+           subject="Your 1:1 session is cancelled", base_url=base_url,
+           dedup_key=f"support:{booking.id}:cancelled", booking=booking, method=Method.CANCEL)
     if not slot.is_withdrawn:
         _tell_waiting(slot.cohort, 1, base_url=base_url)
 
@@ -309,9 +364,7 @@ def withdraw(slot: SupportSlot, *, actor: User, message: str | None, base_url: s
         cancel_booking(booking, actor=actor, as_facilitator=True, message=message,
                        base_url=base_url)
     else:
-        slot.sequence += 1
-    slot.updated_at = now_utc()
-    db.session.flush()
+        _touch(slot, now_utc())
     record("support.withdrawn", actor=actor, cohort=slot.cohort, slot=slot.id)
 
 
@@ -381,11 +434,18 @@ def _tell_waiting(cohort: Cohort, free: int, *, base_url: str) -> int:
 
 
 def _email(person: User, slot: SupportSlot, *, template: str, kind: str, subject: str,
-           base_url: str, dedup_key: str, booking: SupportBooking) -> None:
+           base_url: str, dedup_key: str, booking: SupportBooking,
+           method: str | None = None) -> None:
+    """Queue one email about ``booking`` to ``person`` (none for people without an
+    address: managed participants), carrying its calendar entry with ``method`` when
+    given."""
     if not person.email or not person.is_active:
         return
+    ics = invitation(booking, method=method, base_url=base_url) if method else ""
     queue_email(to=person.email, template=template, kind=kind, subject=subject,
                 context={"person": person, "slot": slot, "booking": booking,
-                         "cohort": slot.cohort,
-                         "link": f"{base_url}/cohorts/{slot.cohort_id}/support"},
-                dedup_key=dedup_key)
+                         "cohort": slot.cohort, "with_calendar": bool(ics),
+                         "by_you": booking.cancelled_by_id == person.id,
+                         "link": f"{base_url}/cohorts/{slot.cohort_id}/support",
+                         "slot_link": slot_link(slot, base_url)},
+                dedup_key=dedup_key, calendar_ics=ics)

@@ -31,6 +31,12 @@ from dap.timecap.gate import allowed_when_capped
 
 bp = Blueprint("support", __name__)
 
+#: how far ahead the 1:1 page lists slots (the agenda goes further)
+AHEAD = timedelta(days=28)
+#: sessions that have taken place are listed for this long (notes and action points)
+RECENT = timedelta(days=60)
+PAST_MAX = 50
+
 
 def _base_url() -> str:
     return current_app.config.get("BASE_URL", "").rstrip("/") or request.url_root.rstrip("/")
@@ -71,17 +77,25 @@ def index(cohort_id: int):
     now = now_utc()
     upcoming = _slots_with_bookings([SupportSlot.cohort_id == cohort.id,
                                      SupportSlot.status == SlotStatus.OPEN,
-                                     SupportSlot.ends_at > now])
-    mine = ([(s, b) for s, b in upcoming if b is not None and b.participant_id == current_user.id]
+                                     SupportSlot.ends_at > now, SupportSlot.starts_at < now + AHEAD])
+    mine = (_slots_with_bookings([SupportSlot.cohort_id == cohort.id, SupportSlot.ends_at > now,
+                                  SupportBooking.participant_id == current_user.id])
             if participant else [])
     free = [(s, b) for s, b in upcoming if b is None and services.books_until(s) > now]
+    recent = [SupportSlot.cohort_id == cohort.id, SupportSlot.ends_at <= now,
+              SupportSlot.ends_at > now - RECENT, SupportBooking.id.is_not(None)]
+    if not manages:
+        recent.append(SupportBooking.participant_id == current_user.id)
+    past = _slots_with_bookings(recent, order=(SupportSlot.starts_at.desc(), SupportSlot.id))
     return render_template(
         "support/index.html", cohort=cohort, manages=manages, participant=participant,
+        past=past[:PAST_MAX],
         can_publish=policy.can_edit_cohort(current_user, cohort),
         days=_by_day(upcoming if manages else free, cohort.timezone), mine=mine,
         limit=cohort.support_bookings_max,
         waiting=services.waiting(cohort.id, current_user.id) if participant else None,
-        confirm=ConfirmForm(), modes=MODE_LABELS, now=now)
+        confirm=ConfirmForm(), modes=MODE_LABELS, now=now,
+        **(session_views.my_points(cohort) if participant else {"my_points": []}))
 
 
 @bp.route("/cohorts/<int:cohort_id>/support/new", methods=["GET", "POST"])
@@ -125,7 +139,8 @@ def slot(cohort_id: int, slot_id: int):
 
 
 def _slot_page(cohort: Cohort, found: SupportSlot, *, book_form: BookForm | None = None,
-               cancel_form: CancelBookingForm | None = None, status: int = 200):
+               cancel_form: CancelBookingForm | None = None, point_form=None,
+               book_for_form=None, status: int = 200):
     manages = policy.can_manage_cohort(current_user, cohort)
     participant = policy.can_answer_event(current_user, cohort)
     if not manages and not participant:
@@ -136,17 +151,22 @@ def _slot_page(cohort: Cohort, found: SupportSlot, *, book_form: BookForm | None
     if taken and not manages:
         booking = None  # someone else's booking: the slot only reads "taken"
     now = now_utc()
+    can_manage = (policy.can_edit_cohort(current_user, cohort) and not found.is_withdrawn
+                  and found.starts_at > now)
     return render_template(
         "support/slot.html", cohort=cohort, slot=found, booking=booking, mine=mine,
         taken=taken, manages=manages, participant=participant,
         can_book=(participant and booking is None and not taken and not found.is_withdrawn
                   and now < services.books_until(found)),
         can_cancel=mine and now < services.cancels_until(found),
-        can_manage=policy.can_edit_cohort(current_user, cohort) and not found.is_withdrawn
-        and found.starts_at > now,
+        can_manage=can_manage,
         book_form=book_form or BookForm(), cancel_form=cancel_form or CancelBookingForm(),
         confirm=ConfirmForm(), modes=MODE_LABELS,
         books_until=services.books_until(found), cancels_until=services.cancels_until(found),
+        **session_views.slot_sections(cohort, booking, manages=manages, mine=mine,
+                                      point_form=point_form),
+        **booking_views.slot_sections(cohort, found, booking, mine=mine, can_manage=can_manage,
+                                      book_for_form=book_for_form),
     ), status
 
 
@@ -160,7 +180,8 @@ def book(cohort_id: int, slot_id: int):
         abort(403)
     form = BookForm()
     if form.validate_on_submit() and attempt(form, lambda: services.book(
-            found, current_user, note=form.note.data, actor=current_user)):
+            found, current_user, note=form.note.data, actor=current_user,
+            base_url=_base_url())):
         flash("Booked. It is in your calendar feed, and your facilitator can see your note.",
               "success")
         return redirect(url_for("support.slot", cohort_id=cohort.id, slot_id=found.id), code=303)
@@ -265,3 +286,6 @@ def agenda():
         "support/agenda.html", view=view, day=day, days=days, by_day=by_day,
         previous=first - step, next=first + step, timezone=timezone, modes=MODE_LABELS,
         booked=sum(1 for _, b in rows if b is not None), total=len(rows))
+
+
+from dap.support import booking_views, session_views  # noqa: E402 - their routes join this blueprint

@@ -262,7 +262,7 @@ def _book_at_once(database_url: str, slot_id: int, user_id: int, barrier, at: fl
         db.session.commit()
         barrier.wait()
         try:
-            services.book(slot, person, note="", actor=person)
+            services.book(slot, person, note="", actor=person, base_url="http://localhost")
             db.session.commit()
             results.put("booked")
         except DomainError as error:
@@ -290,3 +290,49 @@ def test_two_people_booking_one_slot_at_once_get_one_booking(app, world, slots, 
     with app.app_context():
         assert db.session.scalars(select(SupportBooking.status).where(
             SupportBooking.slot_id == slots[0])).all() == [BookingStatus.BOOKED]
+
+
+def test_past_sessions_are_listed_for_notes_and_action_points(app, world, slots, participants,
+                                                              role_client, frozen):
+    me, other = participants(2)
+    assert _book(me, world, slots[0]).status_code == 303
+    assert _book(other, world, slots[1]).status_code == 303
+    frozen(T0 + timedelta(days=3))  # the day after
+    base = f"/cohorts/{world['cohort']}/support"
+    facilitator_page = role_client("facilitator").get(base).get_data(as_text=True)
+    assert "Sessions in the last 60 days" in facilitator_page
+    assert f"/support/slots/{slots[0]}\"" in facilitator_page
+    assert f"/support/slots/{slots[1]}\"" in facilitator_page
+    mine = me.get(base).get_data(as_text=True)
+    assert "Your past sessions" in mine
+    assert f"/support/slots/{slots[0]}\"" in mine
+    assert f"/support/slots/{slots[1]}\"" not in mine  # someone else's
+    frozen(T0 + timedelta(days=70))
+    assert "Sessions in the last 60 days" not in role_client("facilitator").get(base) \
+        .get_data(as_text=True)
+
+
+def test_an_archived_cohort_takes_no_bookings(app, world, slots, participants):
+    (me,) = participants(1)
+    with app.app_context():
+        db.session.get(Cohort, world["cohort"]).is_archived = True
+        db.session.commit()
+    response = _book(me, world, slots[0])
+    assert response.status_code == 400
+    assert "This cohort is archived" in response.get_data(as_text=True)
+    assert _bookings(app) == []
+
+
+def test_the_1to1_page_looks_four_weeks_ahead_and_keeps_my_later_booking(
+        app, world, publish, participants, role_client):
+    assert publish().status_code == 303  # Wednesday 17 March
+    assert publish(day="2027-04-20").status_code == 303  # five weeks on
+    later = _slot_ids(app)[-1]
+    (me,) = participants(1)
+    assert _book(me, world, later).status_code == 303
+    base = f"/cohorts/{world['cohort']}/support"
+    facilitator = role_client("facilitator").get(base).get_data(as_text=True)
+    assert "Wednesday 17 March" in facilitator
+    assert "Tuesday 20 April" not in facilitator
+    mine = me.get(base).get_data(as_text=True)
+    assert f"/support/slots/{later}\"" in mine  # under "Your sessions"
