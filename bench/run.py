@@ -498,30 +498,26 @@ def run(seconds: float, database: str, pg_server: str) -> dict:
             "participants_before": participants_before,
             "participants_after": participants_after,
             "requests_per_page": SCALING_REQUESTS,
-            "queries_per_request": [
-                {"name": name, "before": before[name], "after": after[name],
-                 "grows": after[name] > before[name]}
-                for name, _, _ in scaling_cases
-            ],
+            "queries_per_request": scaling_rows(scaling_cases, before, after),
         },
         "event_scaling": {
             "before": f"going to {SMALL_FEED} events, {SMALL_SLOTS} 1:1 slots booked",
             "after": f"going to {LARGE_FEED} events, {LARGE_SLOTS} 1:1 slots booked",
-            "queries_per_request": [
-                {"name": name, "before": events_before[name], "after": events_after[name],
-                 "grows": events_after[name] > events_before[name]}
-                for name, _, _ in event_cases(feed_token, facilitator_token)
-            ],
+            "queries_per_request": scaling_rows(event_cases(feed_token, facilitator_token),
+                                                events_before, events_after),
         },
         "plan_scaling": {
             "before": "5 goals, 10 check-ins", "after": "50 goals, 1,000 check-ins",
-            "queries_per_request": [
-                {"name": name, "before": plan_before[name], "after": plan_after[name],
-                 "grows": plan_after[name] > plan_before[name]}
-                for name, _, _ in plan_cases(first_goal)
-            ],
+            "queries_per_request": scaling_rows(plan_cases(first_goal), plan_before, plan_after),
         },
     }
+
+
+def scaling_rows(cases: list[tuple[str, str, str]], before: dict[str, float],
+                 after: dict[str, float]) -> list[dict]:
+    """One row per case: its queries per request before and after, and whether they grew."""
+    return [{"name": name, "before": before[name], "after": after[name],
+             "grows": after[name] > before[name]} for name, _, _ in cases]
 
 
 def print_report(report: dict) -> None:
@@ -542,30 +538,24 @@ def print_report(report: dict) -> None:
           f"(rounds from {r['low']:.2f} to {r['high']:.2f}; target at least "
           f"{HEARTBEAT_TARGET}: {verdict})")
     s = report["scaling"]
-    print(f"\nqueries per request as the cohort grows ({s['participants_before']} -> "
-          f"{s['participants_after']} members; the new ones all linked to the demo patron)")
+    print_scaling(f"as the cohort grows ({s['participants_before']} -> "
+                  f"{s['participants_after']} members; the new ones all linked to the demo "
+                  "patron)", s["queries_per_request"])
+    p = report["plan_scaling"]
+    print_scaling(f"as a plan grows ({p['before']} -> {p['after']})", p["queries_per_request"])
+    e = report["event_scaling"]
+    print_scaling(f"as someone's events and 1:1 bookings grow\n({e['before']} -> {e['after']})",
+                  e["queries_per_request"])
+
+
+def print_scaling(what: str, rows: list[dict]) -> None:
+    print(f"\nqueries per request {what}")
     header = f"{'case':<26} {'before':>7} {'after':>7}  verdict"
     print(header)
     print("-" * len(header))
-    for row in s["queries_per_request"]:
+    for row in rows:
         verdict = "GROWS (N+1?)" if row["grows"] else "constant"
         print(f"{row['name']:<26} {row['before']:>7.1f} {row['after']:>7.1f}  {verdict}")
-    p = report["plan_scaling"]
-    print(f"\nqueries per request as a plan grows ({p['before']} -> {p['after']})")
-    print(header)
-    print("-" * len(header))
-    for row in p["queries_per_request"]:
-        verdict = "GROWS (N+1?)" if row["grows"] else "constant"
-        print(f"{row['name']:<26} {row['before']:>7.1f} {row['after']:>7.1f}  {verdict}")
-    e = report["event_scaling"]
-    print(f"\nqueries per request as someone's events and 1:1 bookings grow\n({e['before']} -> "
-          f"{e['after']})")
-    print(header)
-    print("-" * len(header))
-    for row in e["queries_per_request"]:
-        verdict = "GROWS (N+1?)" if row["grows"] else "constant"
-        print(f"{row['name']:<26} {row['before']:>7.1f} {row['after']:>7.1f}  {verdict}")
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -7,7 +7,6 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     CheckConstraint,
-    Enum,
     ForeignKey,
     String,
     Text,
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dap.accounts.models import User
 from dap.clock import now_utc
+from dap.db import str_enum
 from dap.extensions import db
 
 
@@ -110,10 +110,6 @@ class MembershipStatus(enum.StrEnum):
     REMOVED = "removed"  #: removed by a facilitator or on account deletion; records stay
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=20,
-                values_callable=lambda e: [m.value for m in e])
-
 
 class Membership(db.Model):
     """A user's role in a cohort. One user holds at most one role per cohort; a removed
@@ -125,9 +121,9 @@ class Membership(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    role: Mapped[CohortRole] = mapped_column(_enum(CohortRole, "cohort_role"))
+    role: Mapped[CohortRole] = mapped_column(str_enum(CohortRole, "cohort_role"))
     status: Mapped[MembershipStatus] = mapped_column(
-        _enum(MembershipStatus, "membership_status"), default=MembershipStatus.ACTIVE
+        str_enum(MembershipStatus, "membership_status"), default=MembershipStatus.ACTIVE
     )
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     #: shown to other members on the "My cohort" page (opt-in)
@@ -173,7 +169,7 @@ class PatronLink(db.Model):
     patron_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     source: Mapped[PatronLinkSource] = mapped_column(
-        _enum(PatronLinkSource, "patron_link_source"), default=PatronLinkSource.FACILITATOR
+        str_enum(PatronLinkSource, "patron_link_source"), default=PatronLinkSource.FACILITATOR
     )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=now_utc, server_default=func.now())
@@ -202,7 +198,7 @@ class Invitation(db.Model):
     __tablename__ = "invitations"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[InvitationKind] = mapped_column(_enum(InvitationKind, "invitation_kind"))
+    kind: Mapped[InvitationKind] = mapped_column(str_enum(InvitationKind, "invitation_kind"))
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
     membership_id: Mapped[int | None] = mapped_column(ForeignKey("memberships.id"), index=True)
     #: for patron invitations: the participant who asked

@@ -5,18 +5,14 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dap.accounts.models import User
 from dap.clock import now_utc
 from dap.cohorts.models import Cohort
+from dap.db import str_enum
 from dap.extensions import db
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=20,
-                values_callable=lambda e: [m.value for m in e])
 
 
 class EventKind(enum.StrEnum):
@@ -71,13 +67,13 @@ class Event(db.Model):
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"))
     #: shared by the events scheduled together as a series; None for a single event
     series_id: Mapped[str | None] = mapped_column(String(32), index=True)
-    kind: Mapped[EventKind] = mapped_column(_enum(EventKind, "event_kind"))
+    kind: Mapped[EventKind] = mapped_column(str_enum(EventKind, "event_kind"))
     title: Mapped[str] = mapped_column(String(160))
     #: Markdown, rendered then sanitised on display
     description: Mapped[str] = mapped_column(Text, default="")
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
-    mode: Mapped[EventMode] = mapped_column(_enum(EventMode, "event_mode"))
+    mode: Mapped[EventMode] = mapped_column(str_enum(EventMode, "event_mode"))
     venue: Mapped[str] = mapped_column(String(160), default="")
     address: Mapped[str] = mapped_column(String(300), default="")
     #: shown only to people going (and the cohort's facilitators)
@@ -86,7 +82,7 @@ class Event(db.Model):
     capacity: Mapped[int | None]
     #: answers close at this moment; None: when the event starts
     rsvp_deadline: Mapped[datetime | None]
-    status: Mapped[EventStatus] = mapped_column(_enum(EventStatus, "event_status"),
+    status: Mapped[EventStatus] = mapped_column(str_enum(EventStatus, "event_status"),
                                                 default=EventStatus.SCHEDULED)
     #: the calendar identity (RFC 5545 UID), stable for the life of the event
     uid: Mapped[str] = mapped_column(String(100), unique=True)
@@ -127,7 +123,7 @@ class Rsvp(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    status: Mapped[RsvpStatus] = mapped_column(_enum(RsvpStatus, "rsvp_status"))
+    status: Mapped[RsvpStatus] = mapped_column(str_enum(RsvpStatus, "rsvp_status"))
     #: when they joined the waitlist (its order); None when they never waited
     waitlisted_at: Mapped[datetime | None]
     #: when a freed seat went to them from the waitlist
@@ -197,7 +193,7 @@ class Attendance(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    mark: Mapped[AttendanceMark] = mapped_column(_enum(AttendanceMark, "attendance_mark"))
+    mark: Mapped[AttendanceMark] = mapped_column(str_enum(AttendanceMark, "attendance_mark"))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=now_utc)
 

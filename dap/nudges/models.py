@@ -5,10 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, Index, String, Text, func, text
+from sqlalchemy import Index, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dap.clock import now_utc
+from dap.db import str_enum
 from dap.extensions import db
 
 
@@ -44,11 +45,8 @@ class OutboxMessage(db.Model):
     calendar_ics: Mapped[str] = mapped_column(Text, default="", server_default="")
     #: what kind of message (password_reset, invitation, nudge…), for reports
     kind: Mapped[str] = mapped_column(String(40), default="general")
-    status: Mapped[OutboxStatus] = mapped_column(
-        Enum(OutboxStatus, name="outbox_status", native_enum=False, length=20,
-             values_callable=lambda e: [m.value for m in e]),
-        default=OutboxStatus.PENDING,
-    )
+    status: Mapped[OutboxStatus] = mapped_column(str_enum(OutboxStatus, "outbox_status"),
+                                                 default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=now_utc)
     #: when a delivery run claimed it; a claim older than the stale limit is taken over

@@ -9,7 +9,6 @@ from datetime import date, datetime
 from sqlalchemy import (
     JSON,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -22,12 +21,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from dap.accounts.models import User
 from dap.clock import now_utc
 from dap.cohorts.models import Cohort
+from dap.db import str_enum
 from dap.extensions import db
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=20,
-                values_callable=lambda e: [m.value for m in e])
 
 
 class PlanState(enum.StrEnum):
@@ -66,7 +61,7 @@ class Plan(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
     participant_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    state: Mapped[PlanState] = mapped_column(_enum(PlanState, "plan_state"),
+    state: Mapped[PlanState] = mapped_column(str_enum(PlanState, "plan_state"),
                                              default=PlanState.DRAFT)
     #: the participant's target: days a week with at least one check-in
     days_per_week: Mapped[int] = mapped_column(default=2)
@@ -112,9 +107,9 @@ class PlanGoal(db.Model):
     #: what the participant needs from it, in their words
     why: Mapped[str] = mapped_column(Text, default="")
     target_date: Mapped[date | None]
-    visibility: Mapped[Visibility] = mapped_column(_enum(Visibility, "goal_visibility"),
+    visibility: Mapped[Visibility] = mapped_column(str_enum(Visibility, "goal_visibility"),
                                                    default=Visibility.PATRONS)
-    status: Mapped[GoalStatus] = mapped_column(_enum(GoalStatus, "goal_status"),
+    status: Mapped[GoalStatus] = mapped_column(str_enum(GoalStatus, "goal_status"),
                                                default=GoalStatus.ACTIVE)
     drop_reason: Mapped[str] = mapped_column(String(300), default="")
     position: Mapped[int] = mapped_column(default=0)
@@ -201,7 +196,7 @@ class PlanReview(db.Model):
     reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     #: what the participant would like feedback on (optional)
     message: Mapped[str] = mapped_column(String(500), default="")
-    status: Mapped[ReviewStatus] = mapped_column(_enum(ReviewStatus, "review_status"),
+    status: Mapped[ReviewStatus] = mapped_column(str_enum(ReviewStatus, "review_status"),
                                                  default=ReviewStatus.OPEN)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     closed_at: Mapped[datetime | None]
@@ -259,7 +254,7 @@ class GoalSuggestion(db.Model):
     #: why the reviewer thinks it fits (optional)
     note: Mapped[str] = mapped_column(String(500), default="")
     status: Mapped[SuggestionStatus] = mapped_column(
-        _enum(SuggestionStatus, "suggestion_status"), default=SuggestionStatus.OPEN)
+        str_enum(SuggestionStatus, "suggestion_status"), default=SuggestionStatus.OPEN)
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
     closed_at: Mapped[datetime | None]
     #: who dismissed it (the participant, or a facilitator for them); None when adopted

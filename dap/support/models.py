@@ -8,7 +8,6 @@ from datetime import datetime
 
 from sqlalchemy import (
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -21,12 +20,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from dap.accounts.models import User
 from dap.clock import now_utc
 from dap.cohorts.models import Cohort
+from dap.db import str_enum
 from dap.extensions import db
-
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=20,
-                values_callable=lambda e: [m.value for m in e])
 
 
 class SlotMode(enum.StrEnum):
@@ -62,7 +57,7 @@ class SupportSlot(db.Model):
     facilitator_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
-    mode: Mapped[SlotMode] = mapped_column(_enum(SlotMode, "slot_mode"))
+    mode: Mapped[SlotMode] = mapped_column(str_enum(SlotMode, "slot_mode"))
     #: where (in person), or a note on how the call happens (phone)
     place: Mapped[str] = mapped_column(String(300), default="")
     #: the video call's address: shown only to the person booked
@@ -72,7 +67,7 @@ class SupportSlot(db.Model):
     #: participants may cancel until this many minutes before the start
     cancel_until_minutes: Mapped[int] = mapped_column(default=120)
     block_id: Mapped[str | None] = mapped_column(String(32))
-    status: Mapped[SlotStatus] = mapped_column(_enum(SlotStatus, "slot_status"),
+    status: Mapped[SlotStatus] = mapped_column(str_enum(SlotStatus, "slot_status"),
                                                default=SlotStatus.OPEN)
     withdraw_reason: Mapped[str] = mapped_column(Text, default="")
     #: iCalendar: one UID for life, a sequence that goes up with every change
@@ -119,7 +114,7 @@ class SupportBooking(db.Model):
     participant_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     #: "what I'd like help with"
     note: Mapped[str] = mapped_column(Text, default="")
-    status: Mapped[BookingStatus] = mapped_column(_enum(BookingStatus, "booking_status"),
+    status: Mapped[BookingStatus] = mapped_column(str_enum(BookingStatus, "booking_status"),
                                                   default=BookingStatus.BOOKED)
     #: who booked: the participant, or a facilitator for a managed participant
     booked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -5,12 +5,13 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Enum, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dap.accounts.models import User
 from dap.clock import now_utc
 from dap.cohorts.models import Cohort
+from dap.db import str_enum
 from dap.extensions import db
 
 
@@ -66,9 +67,7 @@ class WebActivity(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id"), index=True)
-    kind: Mapped[ActivityKind] = mapped_column(
-        Enum(ActivityKind, name="activity_kind", native_enum=False, length=20,
-             values_callable=lambda e: [m.value for m in e]))
+    kind: Mapped[ActivityKind] = mapped_column(str_enum(ActivityKind, "activity_kind"))
     title: Mapped[str] = mapped_column(String(200))
     url: Mapped[str] = mapped_column(String(500), default="")
     minutes: Mapped[int]
