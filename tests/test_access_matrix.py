@@ -189,6 +189,9 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "plans.dismiss_suggestion (people)": ("POST", PLAN + "/suggestions/999999/dismiss",
                                           plan_writers(404)),
     "plans.reviews": ("GET", "/reviews", SIGNED_IN),
+    # the patron home: the world's patron sees their participant; everyone else signed in is
+    # patron to nobody and gets the empty page
+    "plans.patron_home": ("GET", "/patron", SIGNED_IN),
     # The platform-time cap: only participants are measured (others: 204, nothing stored);
     # a page's script signed out gets 401, not a redirect.
     "timecap.heartbeat": ("POST", "/time/heartbeat",

@@ -45,31 +45,42 @@ class Activity:
 def last_activity(cohort_id: int, user_ids: Iterable[int]) -> dict[int, Activity]:
     """User id → their latest activity in the cohort (three grouped queries, whatever the
     number of people). An event counts from its start, and only once it has started."""
-    ids = list(set(user_ids))
-    if not ids:
+    found = last_activities((cohort_id, user_id) for user_id in user_ids)
+    return {user_id: activity for (_, user_id), activity in found.items()}
+
+
+def last_activities(people: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Activity]:
+    """``(cohort id, user id)`` → that person's latest activity in that cohort, for people
+    across cohorts (a patron's): three grouped queries, whatever the number of people or
+    cohorts."""
+    wanted = set(people)
+    if not wanted:
         return {}
-    latest: dict[int, Activity] = {}
+    cohort_ids = list({cohort_id for cohort_id, _ in wanted})
+    ids = list({user_id for _, user_id in wanted})
+    latest: dict[tuple[int, int], Activity] = {}
 
     def keep(rows, channel: Channel) -> None:
-        for user_id, at in rows:
-            if at is not None and (user_id not in latest or at > latest[user_id].at):
-                latest[user_id] = Activity(at, channel)
+        for cohort_id, user_id, at in rows:
+            key = (cohort_id, user_id)
+            if at is not None and key in wanted and (key not in latest or at > latest[key].at):
+                latest[key] = Activity(at, channel)
 
     keep(db.session.execute(
-        select(Plan.participant_id, func.max(CheckIn.created_at))
+        select(Plan.cohort_id, Plan.participant_id, func.max(CheckIn.created_at))
         .join(CheckIn, CheckIn.plan_id == Plan.id)
-        .where(Plan.cohort_id == cohort_id, Plan.participant_id.in_(ids))
-        .group_by(Plan.participant_id)).all(), Channel.CHECK_IN)
+        .where(Plan.cohort_id.in_(cohort_ids), Plan.participant_id.in_(ids))
+        .group_by(Plan.cohort_id, Plan.participant_id)).all(), Channel.CHECK_IN)
     keep(db.session.execute(
-        select(WebActivity.user_id, func.max(WebActivity.created_at))
-        .where(WebActivity.cohort_id == cohort_id, WebActivity.user_id.in_(ids))
-        .group_by(WebActivity.user_id)).all(), Channel.WEB)
+        select(WebActivity.cohort_id, WebActivity.user_id, func.max(WebActivity.created_at))
+        .where(WebActivity.cohort_id.in_(cohort_ids), WebActivity.user_id.in_(ids))
+        .group_by(WebActivity.cohort_id, WebActivity.user_id)).all(), Channel.WEB)
     keep(db.session.execute(
-        select(Attendance.user_id, func.max(Event.starts_at))
+        select(Event.cohort_id, Attendance.user_id, func.max(Event.starts_at))
         .join(Event, Event.id == Attendance.event_id)
-        .where(Event.cohort_id == cohort_id, Attendance.user_id.in_(ids),
+        .where(Event.cohort_id.in_(cohort_ids), Attendance.user_id.in_(ids),
                Attendance.mark.in_(PRESENT_MARKS), Event.starts_at <= now_utc())
-        .group_by(Attendance.user_id)).all(), Channel.EVENT)
+        .group_by(Event.cohort_id, Attendance.user_id)).all(), Channel.EVENT)
     return latest
 
 

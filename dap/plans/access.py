@@ -27,6 +27,13 @@ class Role(enum.StrEnum):
     PATRON = "patron"  #: one of the participant's patrons
 
 
+def sees_goal(role: Role, visibility: Visibility) -> bool:
+    """The goal visibility rule: "only me" goals are hidden from patrons (facilitators run
+    the programme and see every goal). Pages that count goals without a seat (the patron
+    home) apply it too."""
+    return role is not Role.PATRON or visibility is not Visibility.PRIVATE
+
+
 @dataclass(frozen=True)
 class Seat:
     """A viewer in front of a participant's plan."""
@@ -74,7 +81,7 @@ class Seat:
     def sees(self, goal: PlanGoal) -> bool:
         """"Only me" goals are hidden from patrons (facilitators run the programme and see
         every goal)."""
-        return self.role is not Role.PATRON or goal.visibility is not Visibility.PRIVATE
+        return sees_goal(self.role, goal.visibility)
 
     def url(self, endpoint: str, **values: Any) -> str:
         """``url_for`` for a plan page of this same plan."""

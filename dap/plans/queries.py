@@ -4,7 +4,7 @@ number of goals and check-ins)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
@@ -142,6 +142,11 @@ class LookedAfter:
     cohort: Cohort
     membership_id: int
     paused_until: date | None
+    participant_id: int
+    #: when they joined the cohort (silence counts from it until they do something)
+    joined_at: datetime
+    #: a "supported digital" participant: a facilitator keeps their plan, no platform time
+    is_managed: bool
 
     @property
     def paused(self) -> bool:
@@ -158,7 +163,7 @@ def looked_after(patron: User, cohort_id: int | None = None) -> list[LookedAfter
 
     stmt = (
         select(User.name, Membership.cohort_id, Membership.id, Plan.paused_from,
-               Plan.paused_until)
+               Plan.paused_until, User.id, Membership.joined_at, User.is_managed)
         .select_from(PatronLink)
         .join(User, User.id == PatronLink.participant_id)
         .join(Membership, (Membership.user_id == PatronLink.participant_id)
@@ -177,6 +182,7 @@ def looked_after(patron: User, cohort_id: int | None = None) -> list[LookedAfter
         select(Cohort).where(Cohort.id.in_({row[1] for row in rows})))} if rows else {}
     return [
         LookedAfter(name=name, cohort=cohorts[cid], membership_id=mid,
-                    paused_until=until if paused_from is not None else None)
-        for name, cid, mid, paused_from, until in rows
+                    paused_until=until if paused_from is not None else None,
+                    participant_id=uid, joined_at=joined_at, is_managed=managed)
+        for name, cid, mid, paused_from, until, uid, joined_at, managed in rows
     ]

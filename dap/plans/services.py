@@ -3,6 +3,7 @@ dropping goals, ordering, and the streak."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -349,6 +350,25 @@ def streak(plan: Plan, *, today: date | None = None) -> int:
     days = set(db.session.scalars(
         select(CheckIn.local_date).where(CheckIn.plan_id == plan.id).distinct()
     ))
+    return streak_of(plan, days, today=today)
+
+
+def streaks(plans: Iterable[Plan], *, today: Mapping[int, date]) -> dict[int, int]:
+    """Plan id → ``streak``, for many plans in one query. ``today``: cohort id → the day
+    in that cohort's time zone."""
+    plans = list(plans)
+    days: dict[int, set[date]] = {plan.id: set() for plan in plans}
+    if plans:
+        for plan_id, day in db.session.execute(
+                select(CheckIn.plan_id, CheckIn.local_date)
+                .where(CheckIn.plan_id.in_(list(days))).distinct()):
+            days[plan_id].add(day)
+    return {plan.id: streak_of(plan, days[plan.id], today=today[plan.cohort_id])
+            for plan in plans}
+
+
+def streak_of(plan: Plan, days: set[date], *, today: date) -> int:
+    """``streak`` from the days the plan has a check-in on (no query)."""
     per_week: dict[date, int] = {}
     for day in days:
         per_week[_monday(day)] = per_week.get(_monday(day), 0) + 1

@@ -17,7 +17,7 @@ from dap.content.library import current_library
 from dap.core.forms import ConfirmForm, apply_domain_error, attempt
 from dap.errors import DomainError
 from dap.extensions import db
-from dap.plans import queries, services
+from dap.plans import patrons, queries, services
 from dap.plans.access import Role, Seat, load_seat, require
 from dap.plans.forms import (
     AdoptForm,
@@ -119,6 +119,8 @@ def plan(cohort_id: int, membership_id: int | None):
         shared_points=support_sessions.points_of_participant(
             seat.cohort.id, seat.participant.id, shared_only=True)
         if seat.role is Role.PATRON else [],
+        # someone else's plan: their latest activity (or silence) and what is coming up
+        outlook=patrons.outlook_of(seat),
     )
 
 
@@ -431,4 +433,4 @@ def print_cohort(cohort_id: int):
     sheets = queries.printable_plans(cohort)
     return render_template("plans/print.html", cohort=cohort, sheets=sheets, whole_cohort=True,
                            describe_rhythm=describe_rhythm, now=now_utc())
-from dap.plans import review_views  # noqa: E402,F401
+from dap.plans import patron_views, review_views  # noqa: E402,F401

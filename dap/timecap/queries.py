@@ -80,3 +80,55 @@ def _by_week(rows: Iterable, first: date, weeks: int) -> list[int]:
     for day, amount in rows:
         totals[(day - first).days // 7] += int(amount or 0)
     return totals
+
+
+def this_week_of(people: Iterable[tuple[int, Cohort]]) -> dict[tuple[int, int], WeekFigures]:
+    """``(user id, cohort id)`` → that participant's current week in that cohort, as
+    ``weekly_history`` counts it (platform time, web time, the allowance), for people across
+    cohorts (a patron's). Three queries (one per source, summed by day), whatever the number
+    of people or cohorts."""
+    wanted = {(user_id, cohort.id): cohort for user_id, cohort in people}
+    if not wanted:
+        return {}
+    now = now_utc()
+    mondays = {cohort.id: monday_of(local_date(now, cohort.timezone))
+               for cohort in wanted.values()}
+    first, last = min(mondays.values()), max(mondays.values()) + timedelta(days=6)
+    user_ids = list({user_id for user_id, _ in wanted})
+    cohort_ids = list(mondays)
+    platform = db.session.execute(
+        select(PlatformDay.user_id, PlatformDay.day, PlatformDay.seconds)
+        .where(PlatformDay.user_id.in_(user_ids), PlatformDay.day.between(first, last)))
+    logged = db.session.execute(
+        select(WebActivity.user_id, WebActivity.cohort_id, WebActivity.local_date,
+               func.sum(WebActivity.minutes))
+        .where(WebActivity.user_id.in_(user_ids), WebActivity.cohort_id.in_(cohort_ids),
+               WebActivity.local_date.between(first, last))
+        .group_by(WebActivity.user_id, WebActivity.cohort_id, WebActivity.local_date))
+    checked = db.session.execute(
+        select(Plan.participant_id, Plan.cohort_id, CheckIn.local_date, func.sum(CheckIn.minutes))
+        .join(Plan, Plan.id == CheckIn.plan_id)
+        .where(Plan.participant_id.in_(user_ids), Plan.cohort_id.in_(cohort_ids),
+               CheckIn.minutes.is_not(None), CheckIn.local_date.between(first, last))
+        .group_by(Plan.participant_id, Plan.cohort_id, CheckIn.local_date))
+
+    def in_week(cohort_id: int, day: date) -> bool:
+        return 0 <= (day - mondays[cohort_id]).days < 7
+
+    # platform time is the person's, whatever the cohort; each cohort's week counts its days
+    cohorts_of: dict[int, list[int]] = {}
+    for user_id, cohort_id in wanted:
+        cohorts_of.setdefault(user_id, []).append(cohort_id)
+    seconds = dict.fromkeys(wanted, 0)
+    for user_id, day, amount in platform:
+        for cohort_id in cohorts_of[user_id]:
+            if in_week(cohort_id, day):
+                seconds[(user_id, cohort_id)] += int(amount or 0)
+    web = dict.fromkeys(wanted, 0)
+    for user_id, cohort_id, day, amount in [*logged, *checked]:
+        if (user_id, cohort_id) in wanted and in_week(cohort_id, day):
+            web[(user_id, cohort_id)] += int(amount or 0)
+    return {key: WeekFigures(monday=mondays[key[1]], platform_seconds=seconds[key],
+                             web_minutes=web[key], allowance_minutes=allowance(cohort, web[key]),
+                             is_current=True)
+            for key, cohort in wanted.items()}
