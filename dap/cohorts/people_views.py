@@ -38,6 +38,7 @@ from dap.core.forms import ConfirmForm, apply_domain_error, attempt
 from dap.errors import DomainError
 from dap.extensions import db, limiter
 from dap.insights.activity import last_activity, silent_days
+from dap.plans.queries import paused_participants
 from dap.timecap import services as timecap
 from dap.timecap.forms import ExemptionForm
 
@@ -106,9 +107,11 @@ def roster_page(cohort_id: int):
     participant_rows = [row.membership for row in page.rows
                         if row.membership.role is CohortRole.PARTICIPANT]
     latest = last_activity(cohort.id, [m.user_id for m in participant_rows])
+    paused = paused_participants(cohort, [m.user_id for m in participant_rows])
     quiet = {m.user_id: silent_days(latest.get(m.user_id), joined_at=m.joined_at,
                                     after_days=cohort.silent_after_days)
-             for m in participant_rows if m.status is MembershipStatus.ACTIVE}
+             for m in participant_rows
+             if m.status is MembershipStatus.ACTIVE and m.user_id not in paused}
     return render_template(
         "people/roster.html", cohort=cohort, page=page, filters=filters,
         latest=latest, quiet=quiet,

@@ -10,6 +10,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from dap.accounts.models import User
+from dap.clock import local_date, now_utc
 from dap.cohorts.models import Cohort, CohortRole, Membership, MembershipStatus
 from dap.extensions import db
 from dap.plans.models import CheckIn, GoalStatus, Plan, PlanGoal
@@ -186,3 +187,16 @@ def looked_after(patron: User, cohort_id: int | None = None) -> list[LookedAfter
                     participant_id=uid, joined_at=joined_at, is_managed=managed)
         for name, cid, mid, paused_from, until, uid, joined_at, managed in rows
     ]
+
+
+def paused_participants(cohort: Cohort, user_ids: list[int]) -> set[int]:
+    """Which of ``user_ids`` have their plan in ``cohort`` paused today (one query)."""
+    if not user_ids:
+        return set()
+    from dap.plans.services import is_paused
+
+    today = local_date(now_utc(), cohort.timezone)
+    plans = db.session.scalars(select(Plan).where(
+        Plan.cohort_id == cohort.id, Plan.participant_id.in_(user_ids),
+        Plan.paused_from.is_not(None)))
+    return {plan.participant_id for plan in plans if is_paused(plan, today=today)}

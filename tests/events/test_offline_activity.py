@@ -97,3 +97,19 @@ def test_check_ins_and_web_time_count_too_and_the_latest_wins(
 def test_a_patron_or_facilitator_row_shows_no_activity(world, role_client):
     facilitator = role_client("facilitator")
     assert _roster_cell(facilitator, world, "Pat Patron").strip() == "—"
+
+
+def test_a_paused_plan_is_not_silent(app, world, participants, role_client, frozen, login_as):
+    frozen(T0 - timedelta(days=12))
+    (person,) = participants(1)
+    (name,) = _names(app, [person])
+    frozen(T0)
+    facilitator = role_client("facilitator")
+    assert "silent 12 days" in _roster_cell(facilitator, world, name)
+    from dap.accounts.models import User
+
+    with app.app_context():
+        me = login_as(db.session.get(User, person.user_id))  # twelve days on: sign in again
+    assert post_form(me, f"/cohorts/{world['cohort']}/plan/pause",
+                     {"until": "2027-03-30", "reason": "Annual leave"}).status_code == 302
+    assert "silent" not in _roster_cell(facilitator, world, name)
