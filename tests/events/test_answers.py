@@ -3,7 +3,6 @@ an email, closed answers, cancellations — and two people taking the last seat 
 
 from __future__ import annotations
 
-import multiprocessing
 from datetime import timedelta
 
 import pytest
@@ -12,6 +11,7 @@ from sqlalchemy import select
 from dap.events.models import Event, Rsvp, RsvpStatus
 from dap.extensions import db
 from dap.nudges.models import OutboxMessage
+from tests.concurrency import at_once, worker_app
 from tests.conftest import post_form
 from tests.events.conftest import T0, answer
 
@@ -192,19 +192,12 @@ def test_only_the_cohorts_facilitators_cancel(app, world, schedule, role_client)
 # --- two people, one seat -------------------------------------------------------------------
 
 
-def _take_a_seat(database_url: str, event_id: int, user_id: int, barrier, at: float,
+def _take_a_seat(database_url: str, event_id: int, user_id: int, at: float, barrier,
                  results) -> None:
-    from datetime import UTC, datetime
-
-    from dap import clock
     from dap.accounts.models import User
-    from dap.app import create_app
     from dap.events import services
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x",
-                      "TESTING": True, "RATELIMIT_STORAGE_URI": "memory://"})
-    with app.app_context(), app.test_request_context():
-        clock.freeze(datetime.fromtimestamp(at, UTC))
+    with worker_app(database_url, at):
         event = db.session.get(Event, event_id)
         person = db.session.get(User, user_id)
         db.session.commit()
@@ -212,7 +205,6 @@ def _take_a_seat(database_url: str, event_id: int, user_id: int, barrier, at: fl
         rsvp = services.respond(event, person, going=True, base_url="http://x")
         results.put(rsvp.status.value)
         db.session.commit()
-        db.engine.dispose()
 
 
 def test_two_people_answering_for_the_last_seat_at_once_get_one_seat(
@@ -220,18 +212,8 @@ def test_two_people_answering_for_the_last_seat_at_once_get_one_seat(
     assert schedule(capacity="1").status_code == 303
     event_id = _event_id(app)
     first, second = participants(2)
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(2, timeout=60)
-    results = context.Queue()
-    workers = [context.Process(target=_take_a_seat, args=(
-        database_url, event_id, client.user_id, barrier, T0.timestamp(), results))
-        for client in (first, second)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-        assert worker.exitcode == 0
-    assert sorted(results.get(timeout=5) for _ in workers) == ["going", "waitlisted"]
+    assert at_once(_take_a_seat, [(database_url, event_id, client.user_id, T0.timestamp())
+                                  for client in (first, second)]) == ["going", "waitlisted"]
     assert sorted(_answers(app, event_id).values()) == [RsvpStatus.GOING, RsvpStatus.WAITLISTED]
 
 

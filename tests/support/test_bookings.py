@@ -4,7 +4,6 @@ with a message, the waitlist, and the agenda."""
 
 from __future__ import annotations
 
-import multiprocessing
 from datetime import timedelta
 
 import pytest
@@ -15,6 +14,7 @@ from dap.extensions import db
 from dap.nudges.models import OutboxMessage
 from dap.support.models import BookingStatus, SupportBooking, SupportSlot, SupportWaiter
 from tests import factories
+from tests.concurrency import at_once, worker_app
 from tests.conftest import post_form
 from tests.support.conftest import T0
 
@@ -243,20 +243,13 @@ def test_the_agenda_shows_the_week_across_cohorts(app, world, slots, participant
 # --- two people, one slot ---------------------------------------------------------------------
 
 
-def _book_at_once(database_url: str, slot_id: int, user_id: int, barrier, at: float,
+def _book_at_once(database_url: str, slot_id: int, user_id: int, at: float, barrier,
                   results) -> None:
-    from datetime import UTC, datetime
-
-    from dap import clock
     from dap.accounts.models import User
-    from dap.app import create_app
     from dap.errors import DomainError
     from dap.support import services
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": "x",
-                      "TESTING": True, "RATELIMIT_STORAGE_URI": "memory://"})
-    with app.app_context(), app.test_request_context():
-        clock.freeze(datetime.fromtimestamp(at, UTC))
+    with worker_app(database_url, at):
         slot = db.session.get(SupportSlot, slot_id)
         person = db.session.get(User, user_id)
         db.session.commit()
@@ -268,24 +261,13 @@ def _book_at_once(database_url: str, slot_id: int, user_id: int, barrier, at: fl
         except DomainError as error:
             db.session.rollback()
             results.put(error.message)
-        db.engine.dispose()
 
 
 def test_two_people_booking_one_slot_at_once_get_one_booking(app, world, slots, participants,
                                                              database_url):
     first, second = participants(2)
-    context = multiprocessing.get_context("spawn")
-    barrier = context.Barrier(2, timeout=60)
-    results = context.Queue()
-    workers = [context.Process(target=_book_at_once, args=(
-        database_url, slots[0], client.user_id, barrier, T0.timestamp(), results))
-        for client in (first, second)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-        assert worker.exitcode == 0
-    outcomes = sorted(results.get(timeout=5) for _ in workers)
+    outcomes = at_once(_book_at_once, [(database_url, slots[0], client.user_id, T0.timestamp())
+                                       for client in (first, second)])
     assert outcomes == ["Someone has just booked this slot: choose another one.", "booked"]
     with app.app_context():
         assert db.session.scalars(select(SupportBooking.status).where(
