@@ -52,6 +52,17 @@ def week_bounds(value: datetime, tz: str) -> tuple[datetime, datetime]:
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
+def day_bounds(value: datetime, tz: str) -> tuple[datetime, datetime]:
+    """The half-open local day ``[00:00, next 00:00)`` containing ``value`` in ``tz``, in UTC
+    (23 or 25 hours long on the days the clocks change)."""
+    zone = ZoneInfo(tz)
+    day = value.astimezone(zone).date()
+    nxt = day + timedelta(days=1)
+    start = datetime(day.year, day.month, day.day, tzinfo=zone)
+    end = datetime(nxt.year, nxt.month, nxt.day, tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
 def local_to_utc(local: datetime, timezone: str, *, field: str) -> datetime:
     """A wall-clock time in ``timezone`` as UTC.
 

@@ -14,7 +14,7 @@ from dap.events.models import (
     Rsvp,
 )
 from dap.jobs.models import JobRun, SchedulerLease
-from dap.nudges.models import OutboxMessage
+from dap.nudges.models import Notification, OutboxMessage
 from dap.plans.models import CheckIn, Plan, PlanGoal
 from dap.support.models import (
     ActionPoint,
@@ -29,6 +29,6 @@ __all__ = [
     "ActionPoint", "SessionNotes", "SupportBooking", "SupportSlot", "SupportWaiter",
     "Attendance", "AuditEvent", "CalendarFeed", "CheckIn", "Cohort", "Event", "EventFeedback",
     "EventInvitation", "EventPhoto", "Invitation", "JobRun",
-    "Membership", "Organisation", "OutboxMessage", "PatronLink", "Plan", "PlanGoal",
+    "Membership", "Notification", "Organisation", "OutboxMessage", "PatronLink", "Plan", "PlanGoal",
     "PlatformDay", "RecapNote", "Rsvp", "SchedulerLease", "Team", "User", "UserSession", "WebActivity",
 ]

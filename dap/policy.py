@@ -216,6 +216,36 @@ def is_patron_of(user: Any, participant_id: int, cohort_id: int) -> bool:
     ) is not None
 
 
+def load_patron_participant(user: Any, cohort_id: int, membership_id: int) -> tuple[Any, Any]:
+    """``(cohort, membership)`` of an active participant ``user`` is an active patron of
+    (the people a patron may nudge).
+
+    :raise 404: for anyone else — other members, managers, ended links, other cohorts.
+    """
+    from dap.cohorts.models import CohortRole, MembershipStatus
+
+    cohort = load_cohort(user, cohort_id)
+    membership = load_membership(cohort, membership_id)
+    if (membership.role is not CohortRole.PARTICIPANT
+            or membership.status is not MembershipStatus.ACTIVE
+            or not is_patron_of(user, membership.user_id, cohort.id)):
+        abort(404)
+    return cohort, membership
+
+
+def load_notification(user: Any, notification_id: int) -> Any:
+    """One of ``user``'s own notifications.
+
+    :raise 404: when it does not exist or is someone else's.
+    """
+    from dap.nudges.models import Notification
+
+    notification = db.session.get(Notification, notification_id)
+    if notification is None or notification.user_id != getattr(user, "id", None):
+        abort(404)
+    return notification
+
+
 def can_view_member(viewer: Any, member: Any, cohort: Any) -> bool:
     """Oneself, the cohort's managers, and the member's active patrons."""
     if getattr(viewer, "id", None) == member.id:

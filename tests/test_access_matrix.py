@@ -289,6 +289,17 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
                                    {**everyone(404), "anonymous": 302}),
     "support.action_point_goal": ("POST", "/cohorts/{cohort}/support/action-points/999999/goal",
                                   {**everyone(404), "anonymous": 302}),
+    # Nudges (rules in tests/nudges/test_notifications.py): only the participant's active
+    # patron opens the form (an empty one is a 400); everyone else gets 404. The inbox is
+    # everyone's own: unknown (or other people's) notification ids are 404.
+    "nudges.send": ("GET", "/cohorts/{cohort}/people/{participant_membership}/nudge",
+                    {**everyone(404), "anonymous": 302, "patron": 200}),
+    "nudges.send (post)": ("POST", "/cohorts/{cohort}/people/{participant_membership}/nudge",
+                           {**everyone(404), "anonymous": 302, "patron": 400}),
+    "nudges.inbox": ("GET", "/notifications", SIGNED_IN),
+    "nudges.mark_read": ("POST", "/notifications/999999/read", {**everyone(404), "anonymous": 302}),
+    "nudges.mark_all_read": ("POST", "/notifications/read-all", {**everyone(303), "anonymous": 302}),
+    "nudges.react": ("POST", "/notifications/999999/react", {**everyone(404), "anonymous": 302}),
     # Privacy and the audit log.
     "privacy.export": ("GET", "/account/export", SIGNED_IN),
     "privacy.delete_account": ("POST", "/account/delete", {**everyone(400), "anonymous": 302}),

@@ -33,6 +33,7 @@ from dap.core.csv import write_csv
 from dap.errors import DomainError
 from dap.events import privacy as event_privacy
 from dap.extensions import db
+from dap.nudges import privacy as nudge_privacy
 from dap.nudges.models import OutboxMessage, OutboxStatus
 from dap.plans import privacy as plan_privacy
 from dap.support import privacy as support_privacy
@@ -92,6 +93,9 @@ COLLECTIONS: dict[str, Sequence[str]] = {
                          "cancel_message"),
     "support_action_points": ("cohort", "session_starts_at", "text", "shared_with_patrons",
                               "goal", "added_by", "added_at"),
+    # nudges: rows from dap.nudges.privacy.export_collections
+    "notifications": ("cohort", "direction", "kind", "from", "to", "title", "body", "created_at",
+                      "read_at", "reaction", "reacted_at"),
 }
 
 README = """\
@@ -122,6 +126,8 @@ support_bookings.csv  your 1:1 sessions: when, with whom, what you wanted help w
 support_action_points.csv
                       what you agreed in 1:1 sessions (your facilitator's private notes
                       are theirs, not in here), whether your patrons see it, the goal it became
+notifications.csv     your notifications (nudges from your patrons and others), your answers,
+                      and the nudges you sent
 
 Blank name columns (added_by, done_by, recorded_by, paused_by, booked_by, cancelled_by)
 mean you did it yourself.
@@ -141,10 +147,11 @@ def export_user_data(user: User) -> bytes:
     collection), one CSV per collection (formula-safe cells) and a README.
 
     Left out on purpose: the password hash, session token hashes, invitation nonces and
-    email bodies (they carry sign-in links). Reads only; at most twenty-four queries whatever
+    email bodies (they carry sign-in links). Reads only; at most twenty-five queries whatever
     the number of rows (one per collection, three for the audit events; six of them for
     plans, see ``dap.plans.privacy.export_collections``; six for events, with the photos'
-    files, see ``dap.events.privacy``; two for the time cap; two for 1:1 support).
+    files, see ``dap.events.privacy``; two for the time cap; two for 1:1 support;
+    one for notifications).
     """
     exported_at = now_utc()
     collections = {
@@ -158,6 +165,7 @@ def export_user_data(user: User) -> bytes:
         **event_privacy.export_collections(user),
         **timecap_privacy.export_collections(user),
         **support_privacy.export_collections(user),
+        **nudge_privacy.export_collections(user),
     }
     document = {"exported_at": exported_at, "profile": _profile(user), **collections}
     buffer = io.BytesIO()
@@ -364,7 +372,8 @@ def delete_account(user: User, *, actor: User, password: str, params: HashParams
     progress, minutes, dates and statuses; erases what they put into events
     (``dap.events.privacy.erase``: recap notes and photos, feedback words, invitations, the
     calendar feed), the words of their web-time log (``dap.timecap.privacy.erase``) and
-    what they asked help with when booking 1:1 sessions (``dap.support.privacy.erase``).
+    what they asked help with when booking 1:1 sessions (``dap.support.privacy.erase``), their
+    notifications and the words of nudges they sent (``dap.nudges.privacy.erase``).
     Keeps the row, so records and counts stay
     attributed to "Deleted user". Records ``user.deleted`` (counts
     only, no personal data) and ``membership.removed`` in each cohort. Flushes; the caller
@@ -417,6 +426,7 @@ def delete_account(user: User, *, actor: User, password: str, params: HashParams
     event_privacy.erase(user)
     timecap_privacy.erase(user)
     support_privacy.erase(user)
+    nudge_privacy.erase(user)
 
     user.deleted_at = now
     user.is_active = False

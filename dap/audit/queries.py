@@ -72,6 +72,7 @@ SENTENCES: dict[str, str] = {
     "support.action_point_goal": "Made a 1:1 action point a goal",
     "support.action_point_shared": "Shared a 1:1 action point with patrons for them",
     "support.action_point_unshared": "Stopped sharing a 1:1 action point with patrons for them",
+    "nudge.sent": "Sent a nudge",
 }
 
 

@@ -23,9 +23,17 @@ def localtime(value: datetime | None, tz: str | None = None, fmt: str = "%a %d %
     return value.astimezone(zone).strftime(fmt)
 
 
+def unread_count(user) -> int:
+    """The header's unread-notification count (one query per page, signed in only)."""
+    from dap.nudges.notify import unread_count as count  # local: nudges imports models
+
+    return count(user)
+
+
 def register(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.globals["roles_of"] = policy.roles_of
+    app.jinja_env.globals["unread_count"] = unread_count
     app.jinja_env.globals["is_admin"] = policy.is_admin
     app.jinja_env.globals["is_facilitator"] = policy.is_facilitator
     app.jinja_env.globals["request_id"] = lambda: g.get("request_id", "")

@@ -1,13 +1,14 @@
-"""The email outbox: every message is a row before it is sent."""
+"""The email outbox (every message is a row before it is sent) and in-app notifications."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import Index, String, Text, func, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import ForeignKey, Index, String, Text, func, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from dap.accounts.models import User
 from dap.clock import now_utc
 from dap.db import str_enum
 from dap.extensions import db
@@ -57,3 +58,68 @@ class OutboxMessage(db.Model):
 
     def __repr__(self) -> str:
         return f"<OutboxMessage {self.id} {self.kind} {self.status.value}>"
+
+
+class NotificationKind(enum.StrEnum):
+    """What a notification is about. The first three are a patron's nudges."""
+
+    NUDGE = "nudge"
+    CAJOLE = "cajole"
+    ENTHUSE = "enthuse"
+    NEED_HELP = "need_help"  #: to a facilitator: a participant answered a nudge "need help"
+    GENERAL = "general"
+
+
+#: the kinds a patron sends (and a participant may react to)
+NUDGE_KINDS = (NotificationKind.NUDGE, NotificationKind.CAJOLE, NotificationKind.ENTHUSE)
+
+
+class Reaction(enum.StrEnum):
+    """A participant's one answer to a nudge (changeable)."""
+
+    THUMBS_UP = "thumbs_up"
+    ON_IT = "on_it"
+    NEED_HELP = "need_help"
+
+
+class Notification(db.Model):
+    """One message in a person's in-app inbox (an email copy may go through the outbox).
+
+    ``dedup_key`` is unique, so the same event notifies once however often it is reported."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        # The inbox, newest first.
+        Index("ix_notifications_inbox", "user_id", "created_at"),
+        # The header's unread count: only unread rows are indexed.
+        Index("ix_notifications_unread", "user_id",
+              postgresql_where=text("read_at IS NULL"), sqlite_where=text("read_at IS NULL")),
+        # The patron's daily limit: what one sender sent one person.
+        Index("ix_notifications_sender", "sender_id", "user_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the recipient
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    kind: Mapped[NotificationKind] = mapped_column(str_enum(NotificationKind, "notification_kind"))
+    title: Mapped[str] = mapped_column(String(120))
+    #: plain text with paragraphs (escaped wherever it is shown)
+    body: Mapped[str] = mapped_column(Text, default="")
+    #: a relative URL inside DAP, or ""
+    link: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    sender_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    dedup_key: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=now_utc, server_default=func.now())
+    read_at: Mapped[datetime | None]
+    reaction: Mapped[Reaction | None] = mapped_column(str_enum(Reaction, "notification_reaction"))
+    reacted_at: Mapped[datetime | None]
+
+    sender: Mapped[User | None] = relationship(foreign_keys=[sender_id])
+
+    @property
+    def is_nudge(self) -> bool:
+        return self.kind in NUDGE_KINDS
+
+    def __repr__(self) -> str:
+        return f"<Notification {self.id} {self.kind.value} to {self.user_id}>"
