@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -26,6 +25,7 @@ from dap.accounts.models import User
 from dap.clock import local_date, now_utc
 from dap.content.render import render_markdown
 from dap.core.forms import ConfirmForm, attempt
+from dap.core.links import base_url
 from dap.events import calendar, feedback, months, next_steps, recaps, services
 from dap.events.forms import AnswerForm, CancelForm, EventForm
 from dap.events.models import (
@@ -46,9 +46,6 @@ from dap.timecap.gate import allowed_when_capped
 
 bp = Blueprint("events", __name__)
 
-
-def _base_url() -> str:
-    return current_app.config["BASE_URL"]
 
 
 def _counts(event_ids: list[int]) -> dict[int, dict[RsvpStatus, int]]:
@@ -112,7 +109,7 @@ def new(cohort_id: int):
                 cohort, _details(form), actor=current_user, repeat=int(form.repeat.data or 0),
                 count=form.count.data))
             if form.invite.data:
-                invited.append(services.invite(scheduled, base_url=_base_url()))
+                invited.append(services.invite(scheduled, base_url=base_url()))
         if attempt(form, go):
             many = len(scheduled) > 1
             done = f"Scheduled {len(scheduled)} events." if many else "Event scheduled."
@@ -157,7 +154,7 @@ def edit(cohort_id: int, event_id: int):
     if form.validate_on_submit():
         changed: list[bool] = []
         if attempt(form, lambda: changed.append(services.update(
-                event, _details(form), actor=current_user, base_url=_base_url()))):
+                event, _details(form), actor=current_user, base_url=base_url()))):
             flash("Event changed. Everyone going or waiting has been told."
                   if changed[0] else "Nothing changed.", "success" if changed[0] else "info")
             return redirect(url_for("events.show", cohort_id=cohort.id, event_id=event.id),
@@ -231,7 +228,7 @@ def answer(cohort_id: int, event_id: int):
     going = form.answer.data == "yes"
     result: list[Rsvp] = []
     if attempt(None, lambda: result.append(services.respond(
-            event, current_user, going=going, base_url=_base_url()))):
+            event, current_user, going=going, base_url=base_url()))):
         rsvp = result[0]
         if rsvp.status is RsvpStatus.GOING:
             flash("You’re going. See you there!", "success")
@@ -252,7 +249,7 @@ def cancel(cohort_id: int, event_id: int):
     if not form.validate_on_submit():
         return _event_page(cohort, event, cancel_form=form, status=400)
     if attempt(form, lambda: services.cancel(event, actor=current_user,
-                                             reason=form.reason.data, base_url=_base_url())):
+                                             reason=form.reason.data, base_url=base_url())):
         flash("Event cancelled. Everyone going or waiting has been told.", "success")
         return redirect(url_for("events.show", cohort_id=cohort.id, event_id=event.id),
                         code=303)
@@ -266,7 +263,7 @@ ICS_HEADERS = {"Content-Type": "text/calendar; charset=utf-8", "Cache-Control": 
 
 
 def _link(event: Event) -> str:
-    return calendar.event_link(event, _base_url())
+    return calendar.event_link(event, base_url())
 
 
 @bp.get("/cohorts/<int:cohort_id>/events/<int:event_id>/event.ics")
@@ -306,7 +303,7 @@ def feed_ics(token: str):
     owner = calendar.feed_owner(token)
     if owner is None:
         abort(404)
-    body = calendar.feed(owner, base_url=_base_url())  # events, and 1:1 sessions
+    body = calendar.feed(owner, base_url=base_url())  # events, and 1:1 sessions
     db.session.commit()  # when it was last used
     return body, 200, ICS_HEADERS
 

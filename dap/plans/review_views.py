@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import abort, current_app, flash, g, redirect, render_template
+from flask import abort, flash, g, redirect, render_template
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
@@ -23,6 +23,7 @@ from dap import policy
 from dap.accounts.models import User
 from dap.content.library import current_library
 from dap.core.forms import ConfirmForm, attempt
+from dap.core.links import base_url
 from dap.errors import DomainError
 from dap.extensions import db, limiter
 from dap.plans import review, views
@@ -85,9 +86,6 @@ def _per_user(action: str):
     net against floods (repeating ask and withdraw, scripted comments), far above real use."""
     return lambda: f"{action}:{getattr(current_user, 'id', 'anon')}"
 
-
-def _base_url() -> str:
-    return current_app.config["BASE_URL"]
 
 
 # --- what the pages show --------------------------------------------------------------------------
@@ -241,7 +239,7 @@ def request_review(cohort_id: int, membership_id: int | None):
     form = _form("request", ReviewRequestForm, posted=True)
     if form.validate_on_submit() and attempt(form, lambda: review.request_review(
             seat.plan, actor=_me(), reviewer=_chosen_reviewer(form.reviewer.data),
-            message=form.message.data or "", base_url=_base_url())):
+            message=form.message.data or "", base_url=base_url())):
         flash("Review asked for. You can keep working on your plan meanwhile.", "success")
         return _back(seat, "review")
     return _plan_page(seat, request=form)
@@ -269,7 +267,7 @@ def complete_review(cohort_id: int, membership_id: int | None):
     form = _form("complete", CompleteForm, posted=True)
     if form.validate_on_submit() and attempt(form, lambda: review.complete_review(
             review.require_open_review(seat.plan), reviewer=_me(),
-            comment=form.comment.data or "", base_url=_base_url())):
+            comment=form.comment.data or "", base_url=base_url())):
         flash(f"{seat.participant.name}’s plan is marked as reviewed.", "success")
         return _back(seat, "review")
     return _plan_page(seat, complete=form)
@@ -321,7 +319,7 @@ def suggest_goal(cohort_id: int, membership_id: int | None):
             form.slug.errors = ["Choose a goal from the library."]
         elif attempt(form, lambda: review.suggest_goal(
                 seat.plan, by=_me(), library_goal=library_goal, note=form.note.data or "",
-                base_url=_base_url())):
+                base_url=base_url())):
             flash(f"“{library_goal.title}” is suggested to {seat.participant.name}.", "success")
             return _back(seat, "suggestions")
     return _plan_page(seat, suggest=form)

@@ -14,11 +14,12 @@ from flask_login import current_user
 from dap import policy
 from dap.cohorts.models import Cohort
 from dap.core.forms import attempt
+from dap.core.links import base_url
 from dap.events.views import ICS_HEADERS
 from dap.support import calendar, services
 from dap.support.forms import BookForForm
 from dap.support.models import SupportBooking, SupportSlot
-from dap.support.views import _base_url, _slot_page, bp
+from dap.support.views import _slot_page, bp
 from dap.timecap.gate import allowed_when_capped
 
 SLOT = "/cohorts/<int:cohort_id>/support/slots/<int:slot_id>"
@@ -49,7 +50,7 @@ def slot_ics(cohort_id: int, slot_id: int):
     booking = calendar.booking_of(found, current_user)
     if booking is None:
         abort(404)
-    body = calendar.booking_file(booking, base_url=_base_url())
+    body = calendar.booking_file(booking, base_url=base_url())
     return body, 200, {**ICS_HEADERS,
                        "Content-Disposition": f'attachment; filename="session-{found.id}.ics"'}
 
@@ -69,7 +70,7 @@ def book_for(cohort_id: int, slot_id: int):
     form = BookForForm()
     if form.validate_on_submit() and attempt(form, lambda: services.book_on_behalf(
             found, _whole(form.participant.data), note=form.note.data, actor=current_user,
-            base_url=_base_url())):
+            base_url=base_url())):
         flash("Booked for them. It is in your calendar feed.", "success")
         return redirect(url_for("support.slot", cohort_id=cohort.id, slot_id=found.id), code=303)
     return _slot_page(cohort, found, book_for_form=form, status=400)

@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -16,6 +16,7 @@ from dap import policy
 from dap.clock import now_utc
 from dap.cohorts.models import Cohort
 from dap.core.forms import ConfirmForm, attempt
+from dap.core.links import base_url
 from dap.extensions import db
 from dap.support import services
 from dap.support.forms import AvailabilityForm, BookForm, CancelBookingForm
@@ -37,9 +38,6 @@ AHEAD = timedelta(days=28)
 RECENT = timedelta(days=60)
 PAST_MAX = 50
 
-
-def _base_url() -> str:
-    return current_app.config.get("BASE_URL", "").rstrip("/") or request.url_root.rstrip("/")
 
 
 def _slots_with_bookings(where, *, order=(SupportSlot.starts_at, SupportSlot.id)
@@ -114,7 +112,7 @@ def publish(cohort_id: int):
             book_until_minutes=form.book_until_minutes.data,
             cancel_until_minutes=form.cancel_until_minutes.data)
         if attempt(form, lambda: published.extend(services.publish(
-                cohort, availability, actor=current_user, base_url=_base_url()))):
+                cohort, availability, actor=current_user, base_url=base_url()))):
             count = len(published)
             flash(f"Published {count} slot{'s' if count != 1 else ''}.", "success")
             return redirect(url_for("support.index", cohort_id=cohort.id), code=303)
@@ -181,7 +179,7 @@ def book(cohort_id: int, slot_id: int):
     form = BookForm()
     if form.validate_on_submit() and attempt(form, lambda: services.book(
             found, current_user, note=form.note.data, actor=current_user,
-            base_url=_base_url())):
+            base_url=base_url())):
         flash("Booked. It is in your calendar feed, and your facilitator can see your note.",
               "success")
         return redirect(url_for("support.slot", cohort_id=cohort.id, slot_id=found.id), code=303)
@@ -204,7 +202,7 @@ def cancel(cohort_id: int, slot_id: int):
     as_facilitator = facilitator and booking.participant_id != current_user.id
     if form.validate_on_submit() and attempt(form, lambda: services.cancel_booking(
             booking, actor=current_user, as_facilitator=as_facilitator,
-            message=form.message.data, base_url=_base_url())):
+            message=form.message.data, base_url=base_url())):
         flash("Booking cancelled." + (" They have been told." if as_facilitator else ""),
               "success")
         return redirect(url_for("support.index", cohort_id=cohort.id), code=303)
@@ -219,7 +217,7 @@ def withdraw(cohort_id: int, slot_id: int):
     found = policy.load_slot(cohort, slot_id)
     form = CancelBookingForm()
     if form.validate_on_submit() and attempt(form, lambda: services.withdraw(
-            found, actor=current_user, message=form.message.data, base_url=_base_url())):
+            found, actor=current_user, message=form.message.data, base_url=base_url())):
         flash("Slot withdrawn.", "success")
         return redirect(url_for("support.index", cohort_id=cohort.id), code=303)
     return _slot_page(cohort, found, cancel_form=form, status=400)

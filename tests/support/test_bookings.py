@@ -318,3 +318,12 @@ def test_the_1to1_page_looks_four_weeks_ahead_and_keeps_my_later_booking(
     assert "Tuesday 20 April" not in facilitator
     mine = me.get(base).get_data(as_text=True)
     assert f"/support/slots/{later}\"" in mine  # under "Your sessions"
+
+
+def test_emailed_links_use_the_base_url_not_the_requests_host(app, world, slots, participants):
+    app.config["BASE_URL"] = "https://dap.example.org/"
+    (me,) = participants(1)
+    assert _book(me, world, slots[0]).status_code == 303
+    (booked,) = _mail(app, "support_booked")
+    assert f"https://dap.example.org/cohorts/{world['cohort']}/support" in booked.body_text
+    assert "localhost" not in booked.body_text
