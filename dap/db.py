@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -57,6 +58,14 @@ def str_enum(cls: type[enum.Enum], name: str) -> Enum:
     (not a native database enum, so adding a value needs no migration of the type)."""
     return Enum(cls, name=name, native_enum=False, length=20,
                 values_callable=lambda e: [m.value for m in e])
+
+
+def insert_for(session: Any) -> Callable[..., Any]:
+    """The dialect's own ``insert`` (with ``on_conflict_do_nothing`` / ``do_update``) for
+    the database ``session`` is bound to: PostgreSQL's, else SQLite's."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
 
 class Base(DeclarativeBase):

@@ -14,13 +14,13 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, cast, exists, func, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import contains_eager
 
 from dap.accounts.models import User
 from dap.clock import now_utc
 from dap.cohorts.models import Cohort, CohortRole, Membership, MembershipStatus
 from dap.core.csv import write_csv
+from dap.db import insert_for
 from dap.errors import DomainError
 from dap.events.models import (
     KIND_LABELS,
@@ -120,8 +120,7 @@ def give_feedback(event: Event, person: User, *, usefulness: int | None,
                         label="what to change")
     is_new = feedback_of(event.id, person.id) is None
     now = now_utc()
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(db.session)
     stmt = insert(EventFeedback).values(
         event_id=event.id, user_id=person.id, usefulness=usefulness, what_worked=worked,
         what_to_change=change, created_at=now, updated_at=now)

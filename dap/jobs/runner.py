@@ -11,9 +11,9 @@ from datetime import timedelta
 
 from flask import Flask
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from dap.clock import now_utc
+from dap.db import insert_for
 from dap.extensions import db
 from dap.jobs import registry
 from dap.jobs.models import JobRun, SchedulerLease
@@ -91,8 +91,7 @@ def acquire_lease(holder: str, *, ttl: timedelta) -> bool:
     if result.rowcount == 1:
         db.session.commit()
         return True
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(db.session)
     # RETURNING, not rowcount, tells whether the row was stored (psycopg can report -1).
     inserted = db.session.execute(
         insert(SchedulerLease)

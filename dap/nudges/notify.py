@@ -12,10 +12,10 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from dap.accounts.models import User
 from dap.clock import now_utc
+from dap.db import insert_for
 from dap.extensions import db
 from dap.nudges.models import Notification, NotificationKind
 from dap.nudges.services import queue_email
@@ -54,8 +54,7 @@ def notify(
         "sender_id": getattr(sender, "id", None), "dedup_key": dedup_key[:200],
         "created_at": now,
     }
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(db.session)
     new_id = db.session.execute(
         insert(Notification).values(**values)
         .on_conflict_do_nothing(index_elements=["dedup_key"])

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 
 from flask import render_template
 from sqlalchemy import and_, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from dap.clock import now_utc
+from dap.db import insert_for
 from dap.extensions import db
 from dap.nudges.mail import Transport, build_message
 from dap.nudges.models import OutboxMessage, OutboxStatus
@@ -53,8 +53,7 @@ def queue_email(
         "last_error": "",
         "created_at": now,
     }
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for(db.session)
     stmt = (
         insert(OutboxMessage).values(**values)
         .on_conflict_do_nothing(index_elements=["dedup_key"])
