@@ -186,6 +186,7 @@ def load_demo(*, params: HashParams, timezone: str = "Europe/London") -> str:
     goals = _demo_plans(cohort, participants[:6])
     _demo_time(cohort, participants[:6])
     _demo_reviews(cohort, participants[:2], patron)
+    _demo_endorsements(cohort, participants[0], patron, facilitator)
     events = _demo_events(cohort, facilitator, participants)
     slots = _demo_support(cohort, facilitator, participants)
     return (f"{goals} plan goals with check-ins, {events} events, {slots} 1:1 slots, "
@@ -362,6 +363,31 @@ def _demo_reviews(cohort: Cohort, people: list[User], patron: User) -> None:
                               message="Could someone check my target dates?",
                               created_at=now_utc() - timedelta(days=1)))
     waiting.state = PlanState.IN_REVIEW
+    db.session.flush()
+
+
+def _demo_endorsements(cohort: Cohort, person: User, patron: User, facilitator: User) -> None:
+    """The demo participant's first goal finished, and endorsed by their patron and the
+    facilitator."""
+    from dap.plans.models import GoalEndorsement
+    from dap.plans.queries import goals_of
+    from dap.plans.services import complete_goal, plan_for
+
+    goals = goals_of(plan_for(cohort, person))
+    if not goals:
+        return
+    goal = goals[0]
+    complete_goal(goal, actor=person, evidence=[],
+                  reflection="Found the three places residents talk about us: a Facebook "
+                             "group, a neighbourhood app and our own forum.")
+    goal.done_at = now_utc() - timedelta(days=2)
+    for author, comment, days in ((patron, "Well done — the team huddle loved your three "
+                                           "findings.", 1),
+                                  (facilitator, "Great listening. Worth sharing with the "
+                                                "cohort too?", 0)):
+        at = now_utc() - timedelta(days=days, hours=3)
+        db.session.add(GoalEndorsement(goal=goal, author_id=author.id, comment=comment,
+                                       created_at=at, updated_at=at))
     db.session.flush()
 
 

@@ -189,6 +189,13 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "plans.dismiss_suggestion (people)": ("POST", PLAN + "/suggestions/999999/dismiss",
                                           plan_writers(404)),
     "plans.reviews": ("GET", "/reviews", SIGNED_IN),
+    # Endorsing finished goals (rules in tests/plans/test_endorsements.py): only at someone
+    # else's plan's address (nobody endorses their own goal: the participant gets 404 there);
+    # an unknown goal id is a 404 for its patron and managers too.
+    "plans.endorse": ("POST", PLAN + "/goals/999999/endorsement",
+                      {**everyone(404), "anonymous": 302}),
+    "plans.withdraw_endorsement": ("POST", PLAN + "/goals/999999/endorsement/withdraw",
+                                   {**everyone(404), "anonymous": 302}),
     # the patron home: the world's patron sees their participant; everyone else signed in is
     # patron to nobody and gets the empty page
     "plans.patron_home": ("GET", "/patron", SIGNED_IN),

@@ -73,6 +73,8 @@ COLLECTIONS: dict[str, Sequence[str]] = {
     "plan_comments": ("cohort", "plan_of", "goal", "author", "body", "created_at"),
     "goal_suggestions": ("cohort", "direction", "participant", "suggested_by", "library_slug",
                          "note", "status", "created_at", "closed_at"),
+    "goal_endorsements": ("cohort", "direction", "participant", "goal", "endorsed_by", "comment",
+                          "created_at", "updated_at"),
     # the events domain: rows from dap.events.privacy.export_collections
     "event_answers": ("cohort", "event", "starts_at", "answer", "waitlisted_at", "promoted_at",
                       "answered_at", "updated_at"),
@@ -115,6 +117,7 @@ check_ins.csv         your check-ins: day, progress, minutes, note; who recorded
 plan_reviews.csv      review requests on your plans, and those you were asked to do
 plan_comments.csv     comments on your plans, and comments you wrote on anyone's plan
 goal_suggestions.csv  library goals suggested to you, and those you suggested to others
+goal_endorsements.csv endorsements of your finished goals, and those you gave others
 event_answers.csv     your answers to events (going, waitlist, can't go)
 event_attendance.csv  the events the register has you at (or down as a no-show)
 event_feedback.csv    the feedback you gave after events
@@ -147,8 +150,8 @@ def export_user_data(user: User) -> bytes:
     collection), one CSV per collection (formula-safe cells) and a README.
 
     Left out on purpose: the password hash, session token hashes, invitation nonces and
-    email bodies (they carry sign-in links). Reads only; at most twenty-five queries whatever
-    the number of rows (one per collection, three for the audit events; six of them for
+    email bodies (they carry sign-in links). Reads only; at most twenty-six queries whatever
+    the number of rows (one per collection, three for the audit events; seven of them for
     plans, see ``dap.plans.privacy.export_collections``; six for events, with the photos'
     files, see ``dap.events.privacy``; two for the time cap; two for 1:1 support;
     one for notifications).

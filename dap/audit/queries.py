@@ -73,6 +73,8 @@ SENTENCES: dict[str, str] = {
     "support.action_point_shared": "Shared a 1:1 action point with patrons for them",
     "support.action_point_unshared": "Stopped sharing a 1:1 action point with patrons for them",
     "nudge.sent": "Sent a nudge",
+    "goal.endorsed": "Endorsed a finished goal",
+    "goal.endorsement_withdrawn": "Withdrew their endorsement of a goal",
 }
 
 

@@ -68,6 +68,7 @@ class NotificationKind(enum.StrEnum):
     ENTHUSE = "enthuse"
     NEED_HELP = "need_help"  #: to a facilitator: a participant answered a nudge "need help"
     GENERAL = "general"
+    ENDORSEMENT = "endorsement"  #: a patron or facilitator endorsed a finished goal
 
 
 #: the kinds a patron sends (and a participant may react to)

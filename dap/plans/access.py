@@ -27,6 +27,10 @@ class Role(enum.StrEnum):
     PATRON = "patron"  #: one of the participant's patrons
 
 
+#: who endorses a participant's finished goals: never the participant themselves
+ENDORSERS = frozenset({Role.MANAGER, Role.PATRON})
+
+
 def sees_goal(role: Role, visibility: Visibility) -> bool:
     """The goal visibility rule: "only me" goals are hidden from patrons (facilitators run
     the programme and see every goal). Pages that count goals without a seat (the patron
@@ -74,6 +78,12 @@ class Seat:
         return not self.cohort.is_archived and self.role in (Role.MANAGER, Role.PATRON)
 
     @property
+    def can_endorse(self) -> bool:
+        """Endorse finished goals: patrons and facilitators, never the participant.
+        Archived cohorts are read-only."""
+        return not self.cohort.is_archived and self.role in ENDORSERS
+
+    @property
     def on_behalf(self) -> bool:
         """Whether what the viewer records is made for someone else."""
         return self.can_write and not self.own
@@ -93,6 +103,19 @@ class Seat:
         return "My plan" if self.own else f"{self.participant.name}’s plan"
 
 
+def role_of(viewer: Any, cohort: Cohort, participant_id: int) -> Role | None:
+    """How ``viewer`` stands to a participant's plan in ``cohort``: the participant
+    themselves, a manager of the cohort, one of their active patrons, or None (no access).
+    The caller has checked that the viewer may see the cohort at all."""
+    if viewer.id == participant_id:
+        return Role.SELF
+    if policy.can_manage_cohort(viewer, cohort):
+        return Role.MANAGER
+    if policy.is_patron_of(viewer, participant_id, cohort.id):
+        return Role.PATRON
+    return None
+
+
 def load_seat(viewer: Any, cohort_id: int, membership_id: int | None) -> Seat:
     """The seat for a plan URL.
 
@@ -110,13 +133,8 @@ def load_seat(viewer: Any, cohort_id: int, membership_id: int | None) -> Seat:
         if (membership.role is not CohortRole.PARTICIPANT
                 or membership.status is not MembershipStatus.ACTIVE):
             abort(404)
-        if membership.user_id == viewer.id:
-            role = Role.SELF
-        elif policy.can_manage_cohort(viewer, cohort):
-            role = Role.MANAGER
-        elif policy.is_patron_of(viewer, membership.user_id, cohort.id):
-            role = Role.PATRON
-        else:
+        role = role_of(viewer, cohort, membership.user_id)
+        if role is None:
             abort(404)
     participant = membership.user
     return Seat(cohort=cohort, membership=membership, participant=participant,

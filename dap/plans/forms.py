@@ -15,9 +15,10 @@ from wtforms import (
     URLField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Optional
+from wtforms.validators import Length, Optional
 
 from dap.core.forms import WholeNumberField
+from dap.plans.endorsements import COMMENT_MAX
 from dap.plans.models import GoalStatus, Visibility
 
 VISIBILITY_CHOICES = [
@@ -122,3 +123,20 @@ class PauseForm(FlaskForm):
                       description="The last day of your pause (up to three months).")
     reason = StringField("Why", description="Illness, leave, a busy time… Your patrons see "
                          "“paused”, not the reason.")
+
+
+def _one_line_end(value: str | None) -> str | None:
+    """Browsers send a textarea's line ends as CRLF but count them as one character (its
+    ``maxlength``): count them the same way, and ignore surrounding spaces."""
+    return value.replace("\r\n", "\n").strip() if isinstance(value, str) else value
+
+
+class EndorseForm(FlaskForm):
+    """Endorsing a finished goal, or editing one's endorsement of it."""
+
+    comment = TextAreaField(
+        "A short comment (optional)", filters=[_one_line_end],
+        validators=[Length(max=COMMENT_MAX,
+                           message="Use at most %(max)d characters (this has %(length)d).")],
+        description=f"Up to {COMMENT_MAX} characters. They see it with your name.",
+        render_kw={"rows": 2, "maxlength": COMMENT_MAX})

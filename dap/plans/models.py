@@ -1,5 +1,6 @@
-"""A participant's plan in a cohort, its goals and their check-ins, and its reviews (requests,
-comments on the plan and its goals, suggested library goals)."""
+"""A participant's plan in a cohort, its goals and their check-ins, its reviews (requests,
+comments on the plan and its goals, suggested library goals), and endorsements of finished
+goals."""
 
 from __future__ import annotations
 
@@ -269,3 +270,31 @@ class GoalSuggestion(db.Model):
 
     def __repr__(self) -> str:
         return f"<GoalSuggestion {self.id} {self.library_slug!r} {self.status.value}>"
+
+
+# --- endorsements of finished goals ---------------------------------------------------------------
+
+
+class GoalEndorsement(db.Model):
+    """A patron's or facilitator's endorsement of a finished goal, with a short comment.
+    One per person and goal: endorsing again edits the comment (see dap.plans.endorsements).
+    Plain text."""
+
+    __tablename__ = "goal_endorsements"
+    __table_args__ = (UniqueConstraint("goal_id", "author_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the unique constraint's index starts with ``goal_id``: it serves the pages' reads too
+    goal_id: Mapped[int] = mapped_column(ForeignKey("plan_goals.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: what the endorser says (may be empty; erased when its author deletes their account)
+    comment: Mapped[str] = mapped_column(String(280), default="")
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    #: the last time the comment was edited (``created_at`` until then)
+    updated_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+    goal: Mapped[PlanGoal] = relationship()
+    author: Mapped[User] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<GoalEndorsement {self.id} goal={self.goal_id} by={self.author_id}>"

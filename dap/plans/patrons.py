@@ -7,8 +7,10 @@ rule (``access.sees_goal``: never "only me" goals for a patron), the streak
 (``services.streaks``), the latest activity on any channel and silence
 (dap.insights.activity, with the cohort's ``silent_after_days``), this week's platform and web
 minutes (dap.timecap.queries), the next event they are going to (dap.events.queries) and the
-day of their next 1:1 (dap.support.queries: the day only, never its note). Each is read for
-everyone at once, so the page costs the same number of queries for two people as for twenty.
+day of their next 1:1 (dap.support.queries: the day only, never its note), and their newest
+finished goals with whether the patron has endorsed each (dap.plans.endorsements). Each is
+read for everyone at once, so the page costs the same number of queries for two people as for
+twenty.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from dap.accounts.models import User
 from dap.clock import local_date, now_utc
@@ -27,7 +29,7 @@ from dap.extensions import db
 from dap.insights.activity import Activity, last_activities, silent_days
 from dap.plans import services
 from dap.plans.access import Role, Seat, sees_goal
-from dap.plans.models import GoalStatus, Plan, PlanGoal
+from dap.plans.models import GoalEndorsement, GoalStatus, Plan, PlanGoal
 from dap.plans.queries import LookedAfter, looked_after
 from dap.support.queries import next_session_starts
 from dap.timecap.queries import WeekFigures, this_week_of
@@ -47,6 +49,19 @@ class Outlook:
     next_session: date | None
 
 
+#: how many finished goals each card of the patron home lists (the newest)
+DONE_SHOWN = 3
+
+
+@dataclass(frozen=True)
+class DoneGoal:
+    """A finished goal on the patron home, and whether the patron has endorsed it."""
+
+    id: int
+    title: str
+    endorsed: bool
+
+
 @dataclass(frozen=True)
 class Glance:
     """One row of the patron home."""
@@ -57,6 +72,8 @@ class Glance:
     streak: int
     week: WeekFigures
     outlook: Outlook
+    #: the newest finished goals the patron may see (at most ``DONE_SHOWN``)
+    done_goals: tuple[DoneGoal, ...] = ()
 
     @property
     def cohort(self) -> Cohort:
@@ -74,6 +91,7 @@ def overview(patron: User) -> list[Glance]:
     today = {p.cohort.id: local_date(now, p.cohort.timezone) for p in people}
     plans = _plans_of(people)
     counts = _goal_counts([plan.id for plan in plans.values()], Role.PATRON)
+    finished = _done_goals([plan.id for plan in plans.values()], patron)
     streaks = services.streaks(plans.values(), today=today)
     weeks = this_week_of((p.participant_id, p.cohort) for p in people)
     outlooks = _outlooks(people, now=now)
@@ -85,7 +103,8 @@ def overview(patron: User) -> list[Glance]:
         glances.append(Glance(
             person=person, goals_active=active, goals_done=done,
             streak=streaks[plan.id] if plan is not None else 0,
-            week=weeks[(person.participant_id, person.cohort.id)], outlook=outlooks[key]))
+            week=weeks[(person.participant_id, person.cohort.id)], outlook=outlooks[key],
+            done_goals=tuple(finished.get(plan.id, ())) if plan is not None else ()))
     return glances
 
 
@@ -129,6 +148,26 @@ def _goal_counts(plan_ids: list[int], role: Role) -> dict[int, tuple[int, int]]:
         counts[plan_id] = ((active + number, done) if status is GoalStatus.ACTIVE
                            else (active, done + number))
     return counts
+
+
+def _done_goals(plan_ids: list[int], patron: User) -> dict[int, list[DoneGoal]]:
+    """Plan id → its newest finished goals a patron may see (at most ``DONE_SHOWN``), each
+    with whether ``patron`` has endorsed it (one query)."""
+    if not plan_ids:
+        return {}
+    rows = db.session.execute(
+        select(PlanGoal.plan_id, PlanGoal.id, PlanGoal.title, PlanGoal.visibility,
+               GoalEndorsement.id)
+        .outerjoin(GoalEndorsement, and_(GoalEndorsement.goal_id == PlanGoal.id,
+                                         GoalEndorsement.author_id == patron.id))
+        .where(PlanGoal.plan_id.in_(plan_ids), PlanGoal.status == GoalStatus.DONE)
+        .order_by(PlanGoal.done_at.desc(), PlanGoal.id.desc()))
+    found: dict[int, list[DoneGoal]] = {}
+    for plan_id, goal_id, title, visibility, endorsement_id in rows:
+        listed = found.setdefault(plan_id, [])
+        if sees_goal(Role.PATRON, visibility) and len(listed) < DONE_SHOWN:
+            listed.append(DoneGoal(id=goal_id, title=title, endorsed=endorsement_id is not None))
+    return found
 
 
 def _outlooks(people: list[LookedAfter], *, now: datetime) -> dict[tuple[int, int], Outlook]:

@@ -17,6 +17,7 @@ from dap.cohorts.models import Cohort
 from dap.extensions import db
 from dap.plans.models import (
     CheckIn,
+    GoalEndorsement,
     GoalSuggestion,
     Plan,
     PlanComment,
@@ -33,7 +34,8 @@ ERASED_GOAL_TITLE = "Goal"
 
 #: the plan collections of the export, in the order of the zip; their CSV columns are in
 #: ``dap.accounts.privacy.COLLECTIONS``
-NAMES = ("plans", "goals", "check_ins", "plan_reviews", "plan_comments", "goal_suggestions")
+NAMES = ("plans", "goals", "check_ins", "plan_reviews", "plan_comments", "goal_suggestions",
+         "goal_endorsements")
 
 
 def _mine(user: User) -> Any:
@@ -51,17 +53,17 @@ def _other(name: str | None, person_id: int | None, user: User) -> str | None:
 
 def export_collections(user: User) -> dict[str, list[dict[str, Any]]]:
     """Everything the plans domain holds about ``user``, one list of rows per name in
-    ``NAMES``. Six queries whatever the number of rows.
+    ``NAMES``. Seven queries whatever the number of rows.
 
     Other people's plans appear only where ``user`` took part: reviews they were asked to
     do (or did, or asked for on someone's behalf), comments they wrote, goals they
-    suggested. There, an "only me" goal reads "a goal" (its title left out), and a
+    suggested or endorsed. There, an "only me" goal reads "a goal" (its title left out), and a
     suggestion no longer open reads "closed" (a patron is never told of "only me" goals,
     and is not shown whether a suggestion was adopted).
     """
     return {"plans": _plans(user), "goals": _goals(user), "check_ins": _check_ins(user),
             "plan_reviews": _reviews(user), "plan_comments": _comments(user),
-            "goal_suggestions": _suggestions(user)}
+            "goal_suggestions": _suggestions(user), "goal_endorsements": _endorsements(user)}
 
 
 def _plans(user: User) -> list[dict[str, Any]]:
@@ -215,21 +217,48 @@ def _suggestions(user: User) -> list[dict[str, Any]]:
     return out
 
 
+def _endorsements(user: User) -> list[dict[str, Any]]:
+    participant, author = aliased(User), aliased(User)
+    rows = db.session.execute(
+        select(GoalEndorsement, Cohort.name, Plan.participant_id, participant.name,
+               author.name, PlanGoal.title, PlanGoal.visibility)
+        .join(PlanGoal, PlanGoal.id == GoalEndorsement.goal_id)
+        .join(Plan, Plan.id == PlanGoal.plan_id)
+        .join(Cohort, Cohort.id == Plan.cohort_id)
+        .join(participant, participant.id == Plan.participant_id)
+        .join(author, author.id == GoalEndorsement.author_id)
+        .where(or_(GoalEndorsement.author_id == user.id, Plan.participant_id == user.id))
+        .order_by(GoalEndorsement.created_at, GoalEndorsement.id)
+    ).all()
+    out = []
+    for entry, cohort, participant_id, participant_name, author_name, title, visibility in rows:
+        own_plan = participant_id == user.id
+        out.append({"cohort": cohort, "direction": "to you" if own_plan else "by you",
+                    "participant": participant_name,
+                    "goal": title if own_plan or visibility is not Visibility.PRIVATE
+                    else "a goal",
+                    "endorsed_by": author_name, "comment": entry.comment,
+                    "created_at": entry.created_at, "updated_at": entry.updated_at})
+    return out
+
+
 # --- deletion -------------------------------------------------------------------------------
 
 
 def erase_free_text(user: User) -> None:
     """Erase the words ``user`` wrote in plans, for ``delete_account`` (same transaction;
-    the caller commits). Seven bulk UPDATEs, whatever the number of rows.
+    the caller commits). Eight bulk UPDATEs, whatever the number of rows.
 
     In their own plans: the pause reason; each goal's why, drop reason, reflection and
     evidence links, and the title of their own goals (→ "Goal"; library goal titles are
     the library's); every check-in note. Anywhere: the messages of review requests on their
     plans or asked by them, the overall comments of reviews they finished, their comments
-    on anyone's plan and their notes on suggested goals (all → "").
+    on anyone's plan, their notes on suggested goals and the comments of their endorsements
+    (all → ""; an endorsement itself stays, by "Deleted user").
 
     Kept: counts, minutes, progress, dates, statuses, visibility and library slugs, so the
-    cohort's insights stay right; what other people wrote on their plan.
+    cohort's insights stay right; what other people wrote on their plan (their comments
+    and endorsements).
     """
     mine = _mine(user)
     statements = [
@@ -247,6 +276,7 @@ def erase_free_text(user: User) -> None:
         .values(comment=""),
         update(PlanComment).where(PlanComment.author_id == user.id).values(body=""),
         update(GoalSuggestion).where(GoalSuggestion.suggested_by_id == user.id).values(note=""),
+        update(GoalEndorsement).where(GoalEndorsement.author_id == user.id).values(comment=""),
     ]
     for statement in statements:
         db.session.execute(statement)

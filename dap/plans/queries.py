@@ -13,6 +13,7 @@ from dap.accounts.models import User
 from dap.clock import local_date, now_utc
 from dap.cohorts.models import Cohort, CohortRole, Membership, MembershipStatus
 from dap.extensions import db
+from dap.plans.endorsements import endorsements_of
 from dap.plans.models import CheckIn, GoalStatus, Plan, PlanGoal
 
 
@@ -107,8 +108,9 @@ def adopted_in(user: User, slug: str) -> dict[int, int]:
 
 def printable_plans(cohort: Cohort, participant_ids: list[int] | None = None) -> list[dict]:
     """What the printed plans show, for the cohort's active participants (or just the
-    given ones), by name: the person, their plan (or None yet) and its goals. A fixed
-    number of queries, whatever the cohort's size."""
+    given ones), by name: the person, their plan (or None yet), its goals and their
+    endorsements (goal id → list). A fixed number of queries, whatever the cohort's size."""
+
     stmt = (
         select(Membership).join(User, Membership.user_id == User.id)
         .where(Membership.cohort_id == cohort.id, Membership.role == CohortRole.PARTICIPANT,
@@ -127,12 +129,16 @@ def printable_plans(cohort: Cohort, participant_ids: list[int] | None = None) ->
             .options(selectinload(Plan.goals))
         )
     } if memberships else {}
-    return [
+    sheets = [
         {"membership": m, "plan": plans.get(m.user_id),
          "goals": [g for g in (plans[m.user_id].goals if m.user_id in plans else [])
                    if g.status is not GoalStatus.DROPPED]}
         for m in memberships
     ]
+    endorsed = endorsements_of(g.id for sheet in sheets for g in sheet["goals"])
+    for sheet in sheets:
+        sheet["endorsements"] = {g.id: endorsed[g.id] for g in sheet["goals"] if g.id in endorsed}
+    return sheets
 
 
 @dataclass(frozen=True)

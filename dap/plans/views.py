@@ -433,4 +433,4 @@ def print_cohort(cohort_id: int):
     sheets = queries.printable_plans(cohort)
     return render_template("plans/print.html", cohort=cohort, sheets=sheets, whole_cohort=True,
                            describe_rhythm=describe_rhythm, now=now_utc())
-from dap.plans import patron_views, review_views  # noqa: E402,F401
+from dap.plans import endorsement_views, patron_views, review_views  # noqa: E402,F401

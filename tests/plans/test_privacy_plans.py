@@ -17,9 +17,11 @@ from dap.clock import now_utc
 from dap.cohorts.models import Cohort, CohortRole
 from dap.content.library import current_library
 from dap.extensions import db
-from dap.plans import review, services
+from dap.plans import endorsements, review, services
+from dap.plans import privacy as plan_privacy
 from dap.plans.models import (
     CheckIn,
+    GoalEndorsement,
     GoalStatus,
     GoalSuggestion,
     Plan,
@@ -45,7 +47,7 @@ ALEX_WORDS = ("Run a poll on our intranet", "My team keeps asking what people th
               "Is the poll goal too ambitious?", "Thanks Pat, will do", FORMULA)
 #: words the world's patron (Pat) wrote on Alex's and Bea's plans
 PAT_WORDS = ("Looks achievable, go for it", "Nice idea, start small", "This one fits your team",
-             "Pat on Bea's goal")
+             "Pat on Bea's goal", "Well done on the finished goal")
 #: another participant's private plan data, never in Alex's or Pat's export
 BEA_PRIVATE = ("Bea's secret goal", "Bea's reason nobody sees", "Bea's private check-in note",
                "Bea answers her patron")
@@ -66,7 +68,8 @@ def slugs(app) -> list[str]:
 @pytest.fixture
 def plans_world(app, world, slugs):
     """Alex (the world's participant) with a full plan reviewed by Pat (the world's patron),
-    and Bea, another participant Pat looks out for, with a goal she now keeps to herself.
+    who endorsed Alex's finished goal, and Bea, another participant Pat looks out for, with
+    a goal she now keeps to herself.
     Returns ids: alex_goal, library_goal, dropped_goal, bea, bea_goal. (A request context:
     the review services render emails.)"""
     with app.test_request_context():
@@ -98,6 +101,7 @@ def plans_world(app, world, slugs):
         review.complete_review(asked, reviewer=pat, comment=PAT_WORDS[0], base_url=BASE)
         review.suggest_goal(plan, by=pat, library_goal=library.goals[slugs[2]], note=PAT_WORDS[2],
                             base_url=BASE)
+        endorsements.endorse(adopted, author=pat, comment=PAT_WORDS[4], base_url=BASE)
 
         bea = factories.make_user(name="Bea Other")
         factories.add_member(cohort, bea, CohortRole.PARTICIPANT)
@@ -179,6 +183,9 @@ def test_participant_export_holds_their_plan(app, world, plans_world, role_clien
     assert [(s["direction"], s["suggested_by"], s["library_slug"], s["note"], s["status"])
             for s in document["goal_suggestions"]] == [
         ("to you", "Pat Patron", slugs[2], PAT_WORDS[2], "open")]
+    assert [(e["direction"], e["goal"], e["endorsed_by"], e["comment"])
+            for e in document["goal_endorsements"]] == [
+        ("to you", library.goals[slugs[0]].title, "Pat Patron", PAT_WORDS[4])]
 
     everything = _all_text(role_client("participant").get("/account/export").data)
     for secret in (*BEA_PRIVATE, PAT_WORDS[3], "Pat's note to Bea", "Bea Other"):
@@ -202,6 +209,11 @@ def test_patron_export_holds_what_they_wrote_and_not_the_participants_private_da
         ("by you", "Alex Participant", slugs[2], PAT_WORDS[2], "open"),
         ("by you", "Bea Other", slugs[0], "Pat's note to Bea", "open")]
     assert tables["plan_comments"][1]["body"] == PAT_WORDS[3]
+    with app.app_context():
+        finished = current_library().goals[slugs[0]].title
+    assert [(e["direction"], e["participant"], e["goal"], e["comment"])
+            for e in document["goal_endorsements"]] == [
+        ("by you", "Alex Participant", finished, PAT_WORDS[4])]
 
     # Alex's "only me" goal and Bea's are never named; nobody else's words leak
     everything = _all_text(data)
@@ -232,7 +244,7 @@ def test_a_closed_suggestion_reads_closed_to_whoever_made_it(app, world, plans_w
 
 def test_export_query_count_does_not_grow_with_plan_rows(app, world, slugs):
     """5 check-ins (and one of everything) against 200 check-ins on many goals, in several
-    cohorts, with many reviews, comments and suggestions."""
+    cohorts, with many reviews, comments, suggestions and endorsements."""
     library_goals = list(slugs)
 
     def arrange(n_cohorts: int, n_goals: int, n_check_ins: int, n_reviews: int) -> int:
@@ -264,21 +276,28 @@ def test_export_query_count_does_not_grow_with_plan_rows(app, world, slugs):
                                        suggested_by_id=patron.id, note=f"n{i}",
                                        status=SuggestionStatus.DISMISSED, closed_by_id=person.id),
                     ])
+                db.session.add_all([GoalEndorsement(goal=goal, author_id=patron.id, comment="e")
+                                    for goal in goals])
                 services.pause_plan(plan, actor=patron, until=now_utc().date() + timedelta(days=1),
                                     reason="busy")
             db.session.commit()
             return person.id
 
-    def queries_for(user_id: int) -> tuple[int, int]:
+    def queries_for(user_id: int) -> tuple[int, int, int]:
         with counting_queries(app) as statements, app.app_context():
             data = export_user_data(db.session.get(User, user_id))
+        with app.app_context():
+            user = db.session.get(User, user_id)
+            with counting_queries(app) as plan_statements:
+                plan_privacy.export_collections(user)
         document, _ = read_export(data)
-        return len(statements), len(document["check_ins"])
+        return len(statements), len(plan_statements), len(document["check_ins"])
 
     few = queries_for(arrange(n_cohorts=1, n_goals=1, n_check_ins=5, n_reviews=1))
     many = queries_for(arrange(n_cohorts=4, n_goals=10, n_check_ins=200, n_reviews=15))
-    assert (few[1], many[1]) == (5, 200)
-    assert few[0] == many[0] <= 27  # the same bound as tests/accounts/test_privacy.py
+    assert (few[2], many[2]) == (5, 200)
+    assert few[0] == many[0]  # the whole export's bound is in tests/accounts/test_privacy.py
+    assert few[1] == many[1] == len(NAMES)  # one query per plan collection
 
 
 # --- deletion -------------------------------------------------------------------------------
@@ -299,7 +318,8 @@ def _snapshot(app) -> dict:
                 row.id: {c.key: getattr(row, c.key) for c in model.__table__.columns}
                 for row in db.session.scalars(select(model))
             }
-            for model in (Plan, PlanGoal, CheckIn, PlanReview, PlanComment, GoalSuggestion)
+            for model in (Plan, PlanGoal, CheckIn, PlanReview, PlanComment, GoalSuggestion,
+                          GoalEndorsement)
         }
 
 
@@ -366,6 +386,8 @@ def test_deleting_a_patron_erases_what_they_wrote_on_anyones_plan(app, world, pl
         assert (asked.message, asked.comment, asked.status) == (ALEX_WORDS[7], "", ReviewStatus.DONE)
         notes = db.session.scalars(select(GoalSuggestion.note).order_by(GoalSuggestion.id)).all()
         assert notes == ["", ""]
+        [endorsement] = db.session.scalars(select(GoalEndorsement)).all()
+        assert (endorsement.author_id, endorsement.comment) == (world["patron"], "")
     # Alex's and Bea's own goals, check-ins and plans are untouched
     for table in ("plans", "plan_goals", "check_ins"):
         assert after[table] == before[table], table
