@@ -112,7 +112,8 @@ def test_logging_web_time_lifts_the_cap_at_once(app, world, tab, low_cap):
     assert me.beat(T0 + timedelta(seconds=120)).get_json()["capped"] is False
 
 
-def test_check_in_minutes_count_as_web_time(app, world, tab, low_cap, own_goal):
+def test_check_in_minutes_count_as_web_time(app, world, tab, low_cap, own_goal, frozen):
+    frozen(T0)  # the check-in belongs to T0's week, whatever today's date is
     goal_id = own_goal()
     with app.app_context():
         from dap.plans.models import PlanGoal
