@@ -145,6 +145,7 @@ def configure_blueprints(app: Flask) -> None:
     from dap.events.recap_views import bp as event_recaps_bp
     from dap.events.views import bp as events_bp
     from dap.jobs.views import bp as jobs_bp
+    from dap.nudges.email_views import bp as emails_bp
     from dap.nudges.views import bp as nudges_bp
     from dap.plans.views import bp as plans_bp
     from dap.support.views import bp as support_bp
@@ -165,6 +166,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(support_bp)
     app.register_blueprint(timecap_bp)
     app.register_blueprint(nudges_bp)
+    app.register_blueprint(emails_bp)
     # Flask's own static route: public by nature.
     policy.declare(policy.Access.PUBLIC, app.view_functions["static"])
 

@@ -158,7 +158,11 @@ def load_config(environ: Mapping[str, str]) -> dict[str, Any]:
         "LOGIN_LOCKOUT_THRESHOLD": 10,
         "LOGIN_LOCKOUT_MINUTES": 15,
         # Email delivery.
-        "MAIL_MAX_ATTEMPTS": 8,
+        # 1 attempt, then retries after about 1 min, 5 min, 30 min, 2 h and 12 h
+        "MAIL_MAX_ATTEMPTS": 6,
+        # caps for messages that belong to no cohort (a cohort's own settings win)
+        "EMAILS_PER_DAY_MAX": 2,
+        "EMAILS_PER_WEEK_MAX": 8,
         "MAIL_TIMEOUT_SECONDS": 15,
     }
 

@@ -307,6 +307,14 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "nudges.mark_read": ("POST", "/notifications/999999/read", {**everyone(404), "anonymous": 302}),
     "nudges.mark_all_read": ("POST", "/notifications/read-all", {**everyone(303), "anonymous": 302}),
     "nudges.react": ("POST", "/notifications/999999/react", {**everyone(404), "anonymous": 302}),
+    # What people get by email (tests/nudges/test_email_choices.py): their own choices; the
+    # unsubscribe link needs no sign-in (a bad token is a 400 for everyone); the outbox is
+    # for admins.
+    "emails.preferences_page": ("GET", "/account/emails", SIGNED_IN),
+    "emails.unsubscribe": ("GET", "/unsubscribe/not-a-token", everyone(400)),
+    "emails.unsubscribe_confirm": ("POST", "/unsubscribe/not-a-token", everyone(400)),
+    "emails.outbox": ("GET", "/admin/outbox", ADMIN_ONLY),
+    "emails.retry": ("POST", "/admin/outbox/999999/retry", {**ADMIN_ONLY, "admin": 404}),
     # Privacy and the audit log.
     "privacy.export": ("GET", "/account/export", SIGNED_IN),
     "privacy.delete_account": ("POST", "/account/delete", {**everyone(400), "anonymous": 302}),

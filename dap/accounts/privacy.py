@@ -150,11 +150,11 @@ def export_user_data(user: User) -> bytes:
     collection), one CSV per collection (formula-safe cells) and a README.
 
     Left out on purpose: the password hash, session token hashes, invitation nonces and
-    email bodies (they carry sign-in links). Reads only; at most twenty-six queries whatever
-    the number of rows (one per collection, three for the audit events; seven of them for
-    plans, see ``dap.plans.privacy.export_collections``; six for events, with the photos'
-    files, see ``dap.events.privacy``; two for the time cap; two for 1:1 support;
-    one for notifications).
+    email bodies (they carry sign-in links). Reads only; at most twenty-seven queries
+    whatever the number of rows (one per collection, three for the audit events; seven of
+    them for plans, see ``dap.plans.privacy.export_collections``; six for events, with the
+    photos' files, see ``dap.events.privacy``; two for the time cap; two for 1:1 support;
+    two for notifications and email choices).
     """
     exported_at = now_utc()
     collections = {

@@ -147,6 +147,16 @@ class CohortForm(FlaskForm):
         "1:1 sessions a participant may book at once", default=1,
         description="Sessions still to come: 1 to 10.",
     )
+    emails_per_day_max = WholeNumberField(
+        "Emails a day, at most", default=2,
+        description="To one person, from DAP, facilitators and patrons together: 1 to 10. "
+                    "Urgent changes (a cancelled workshop) always go; the rest wait for the "
+                    "next morning's digest.",
+    )
+    emails_per_week_max = WholeNumberField(
+        "Emails a week, at most", default=8,
+        description="The same, over a week (Monday to Sunday): 1 to 50.",
+    )
 
     def settings(self) -> CohortSettings:
         """The entered values, for ``services.create_cohort`` / ``update_cohort``."""
@@ -163,6 +173,8 @@ class CohortForm(FlaskForm):
             grace_minutes=self.grace_minutes.data,
             silent_after_days=self.silent_after_days.data,
             support_bookings_max=self.support_bookings_max.data,
+            emails_per_day_max=self.emails_per_day_max.data,
+            emails_per_week_max=self.emails_per_week_max.data,
         )
 
 

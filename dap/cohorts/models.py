@@ -90,6 +90,10 @@ class Cohort(db.Model):
     silent_after_days: Mapped[int] = mapped_column(default=10)
     #: 1:1 sessions a participant may have booked at once (ahead of them)
     support_bookings_max: Mapped[int] = mapped_column(default=1, server_default="1")
+    #: at most this many emails a day and a week to one person from the system,
+    #: facilitators and patrons together; the rest fold into the next daily digest
+    emails_per_day_max: Mapped[int] = mapped_column(default=2, server_default="2")
+    emails_per_week_max: Mapped[int] = mapped_column(default=8, server_default="8")
     is_archived: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=now_utc, server_default=func.now())
 

@@ -51,6 +51,8 @@ WEB_SHARE_RANGE = (0.1, 0.9)
 GRACE_MINUTES_RANGE = (0, 600)
 SILENT_AFTER_DAYS_RANGE = (1, 90)
 SUPPORT_BOOKINGS_RANGE = (1, 10)
+EMAILS_PER_DAY_RANGE = (1, 10)
+EMAILS_PER_WEEK_RANGE = (1, 50)
 #: cohort dates outside these are typing mistakes (year 20026, 0202…)
 EARLIEST_DATE = date(2000, 1, 1)
 LATEST_DATE = date(2100, 12, 31)
@@ -271,6 +273,8 @@ class CohortSettings:
     grace_minutes: int | None = 15
     silent_after_days: int | None = 10
     support_bookings_max: int | None = 1
+    emails_per_day_max: int | None = 2
+    emails_per_week_max: int | None = 8
 
 
 def _in_range(value: Any, bounds: tuple[Any, Any], *, field: str, message: str) -> Any:
@@ -326,6 +330,15 @@ def _check_settings(settings: CohortSettings, *, current: Cohort | None = None) 
     values["support_bookings_max"] = _in_range(
         settings.support_bookings_max, SUPPORT_BOOKINGS_RANGE, field="support_bookings_max",
         message="Enter a whole number of sessions from 1 to 10.")
+    values["emails_per_day_max"] = _in_range(
+        settings.emails_per_day_max, EMAILS_PER_DAY_RANGE, field="emails_per_day_max",
+        message="Enter a whole number of emails from 1 to 10.")
+    values["emails_per_week_max"] = _in_range(
+        settings.emails_per_week_max, EMAILS_PER_WEEK_RANGE, field="emails_per_week_max",
+        message="Enter a whole number of emails from 1 to 50.")
+    if values["emails_per_week_max"] < values["emails_per_day_max"]:
+        raise DomainError("Allow at least as many emails a week as a day.",
+                          field="emails_per_week_max")
     return values
 
 

@@ -32,8 +32,8 @@ from dap.events.models import (
     EventStatus,
 )
 from dap.extensions import db
-from dap.nudges.models import OutboxMessage
-from dap.nudges.services import queue_email
+from dap.nudges.models import Notification, NotificationKind
+from dap.nudges.notify import Message, send
 from dap.text import clean_text
 
 #: feedback stays open this long after the event ends
@@ -159,19 +159,23 @@ def invite_attendees(*, base_url: str) -> int:
                Attendance.mark.in_(CAME), Membership.role == CohortRole.PARTICIPANT,
                Membership.status == MembershipStatus.ACTIVE, User.is_active.is_(True),
                User.email.is_not(None), EventFeedback.id.is_(None),
-               ~exists().where(OutboxMessage.dedup_key == key))
+               ~exists().where(Notification.dedup_key == key))
         .order_by(Event.id, User.id)
     ).all()
-    queued = 0
-    for event, person in rows:
-        link = f"{base_url}/cohorts/{event.cohort_id}/events/{event.id}/feedback"
-        queued += queue_email(
-            to=person.email, template="event_feedback", kind="event_feedback",
-            subject=f"How was {event.title}?",
-            context={"person": person, "event": event, "cohort": event.cohort, "link": link,
-                     "closes_at": closes_at(event)},
-            dedup_key=f"event:{event.id}:feedback:{person.id}")
-    return queued
+    messages = [Message(
+        person=person, kind=NotificationKind.EVENT_FEEDBACK, title=f"How was {event.title}?",
+        body=("Two minutes of feedback helps the facilitators plan the next one. You can "
+              f"answer until {local_day(closes_at(event), event.cohort.timezone)}."),
+        link=f"/cohorts/{event.cohort_id}/events/{event.id}/feedback", cohort=event.cohort,
+        dedup_key=f"event:{event.id}:feedback:{person.id}", email_template="event_feedback",
+        email_context={"event": event, "closes_at": closes_at(event)})
+        for event, person in rows]
+    return len(send(messages, base_url=base_url))
+
+
+def local_day(value, timezone: str) -> str:
+    """"Tuesday 3 March" in ``timezone``."""
+    return f"{value.astimezone(ZoneInfo(timezone)):%A %-d %B}"
 
 
 # --- results ------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import func, select
@@ -33,7 +34,8 @@ from dap.events.models import (
     RsvpStatus,
 )
 from dap.extensions import db
-from dap.nudges.services import queue_email
+from dap.nudges.models import NotificationKind
+from dap.nudges.notify import Message, send
 from dap.text import clean_text, clean_url
 
 TITLE_MAX = 160
@@ -356,23 +358,57 @@ def _link(event: Event, base_url: str) -> str:
     return f"{base_url}/cohorts/{event.cohort_id}/events/{event.id}"
 
 
-def _tell(person: User, event: Event, *, template: str, kind: str, subject: str,
-          base_url: str, dedup_key: str, method: str | None = calendar.Method.REQUEST,
-          going: bool = True, series: list[Event] | None = None) -> bool:
-    """Queue one email about ``event`` (or a ``series`` of events) to ``person``, carrying
-    a calendar entry with ``method`` (none when None). Returns whether it was queued."""
-    if not person.email or not person.is_active:
-        return False
+def when_line(event: Event) -> str:
+    """"Tuesday 3 March, 10:00–12:00 (Europe/London), Room 4" for in-app messages."""
+    zone = ZoneInfo(event.cohort.timezone)
+    start, end = event.starts_at.astimezone(zone), event.ends_at.astimezone(zone)
+    line = f"{start:%A %-d %B, %H:%M}–{end:%H:%M} ({event.cohort.timezone})"
+    return f"{line}, {event.venue}" if event.venue else line
+
+
+#: the in-app words for each message about an event
+_TELLING = {
+    "event_invitation": (NotificationKind.EVENT_INVITATION, "You're invited: {title}",
+                         "{when}. Say whether you're going on the event's page."),
+    "event_promoted": (NotificationKind.EVENT_PROMOTED, "A seat is yours: {title}",
+                       "A seat came free and it is yours: {when}. If you can no longer go, "
+                       "say so on the event's page so the next person can have it."),
+    "event_changed": (NotificationKind.EVENT_CHANGED, "Changed: {title}",
+                      "The details have changed. It is now {when}."),
+    "event_cancelled": (NotificationKind.EVENT_CANCELLED, "Cancelled: {title}",
+                        "{title} on {when} will not take place."),
+}
+
+
+def _message(person: User, event: Event, *, template: str, subject: str, base_url: str,
+             dedup_key: str, method: str | None = calendar.Method.REQUEST,
+             going: bool = True, series: list[Event] | None = None) -> Message:
+    """The message about ``event`` (or a ``series`` of events) to ``person``: in their
+    inbox, and by email (governed) with a calendar entry carrying ``method`` (none when
+    None)."""
     events = series or [event]
     ics = (calendar.invitation(events, method=method, person=person,
                                organizer=current_app.config["MAIL_FROM"],
                                links={e.id: _link(e, base_url) for e in events}, going=going)
-           if method else "")
-    return queue_email(to=person.email, template=template, kind=kind, subject=subject,
-                       context={"person": person, "event": event, "cohort": event.cohort,
-                                "series": events, "link": _link(event, base_url),
-                                "with_calendar": bool(ics)},
-                       dedup_key=dedup_key, calendar_ics=ics)
+           if method and person.email else "")
+    kind, title, body = _TELLING[template]
+    words = {"title": event.title, "when": when_line(event)}
+    return Message(
+        person=person, kind=kind, title=title.format(**words), body=body.format(**words),
+        dedup_key=dedup_key, link=f"/cohorts/{event.cohort_id}/events/{event.id}",
+        cohort=event.cohort, email_template=template, email_subject=subject,
+        email_context={"event": event, "series": events, "with_calendar": bool(ics)},
+        calendar_ics=ics)
+
+
+def _tell(person: User, event: Event, *, template: str, kind: str, subject: str,
+          base_url: str, dedup_key: str, method: str | None = calendar.Method.REQUEST,
+          going: bool = True, series: list[Event] | None = None) -> bool:
+    """Tell ``person`` about ``event`` (see ``_message``). Returns whether it was new."""
+    del kind  # the kind follows from the template
+    return bool(send([_message(person, event, template=template, subject=subject,
+                               base_url=base_url, dedup_key=dedup_key, method=method,
+                               going=going, series=series)], base_url=base_url))
 
 
 def invite(events: list[Event], *, base_url: str) -> int:
@@ -387,17 +423,18 @@ def invite(events: list[Event], *, base_url: str) -> int:
         EventInvitation.event_id == first.id)))
     subject = (f"You're invited: {first.title}" if len(events) == 1
                else f"You're invited: {first.title} ({len(events)} dates)")
-    sent = 0
-    for person in db.session.scalars(select(User).where(User.id.in_(members - already))
-                                     .order_by(User.id)):
-        if _tell(person, first, template="event_invitation", kind="event_invitation",
-                 subject=subject, base_url=base_url, going=False, series=events,
-                 dedup_key=f"event:{first.id}:invited:{person.id}"):
-            db.session.add_all(EventInvitation(event_id=event.id, user_id=person.id)
-                               for event in events)
-            sent += 1
+    people = db.session.scalars(select(User).where(User.id.in_(members - already))
+                                .order_by(User.id)).all()
+    keys = {f"event:{first.id}:invited:{person.id}": person for person in people}
+    stored = send([_message(person, first, template="event_invitation", subject=subject,
+                            base_url=base_url, going=False, series=events, dedup_key=key)
+                   for key, person in keys.items()], base_url=base_url)
+    for key in stored:
+        person = keys[key]
+        db.session.add_all(EventInvitation(event_id=event.id, user_id=person.id)
+                           for event in events)
     db.session.flush()
-    return sent
+    return len(stored)
 
 
 # --- reading ------------------------------------------------------------------------------------

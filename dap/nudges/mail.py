@@ -91,13 +91,17 @@ def message_id(*, outbox_id: int, dedup_key: str, domain: str) -> str:
 
 def build_message(
     *, sender: str, to: str, subject: str, text: str, html: str, outbox_id: int,
-    dedup_key: str, domain: str, calendar_ics: str = "",
+    dedup_key: str, domain: str, calendar_ics: str = "", unsubscribe_url: str = "",
 ) -> EmailMessage:
     """A multipart/alternative email with a stable Message-ID per outbox row.
 
     With ``calendar_ics``, the invitation goes in twice, as mail programs expect: as a
     ``text/calendar; method=…`` alternative (the one calendar-aware programs act on, with
-    their add / update buttons) and as an ``invite.ics`` attachment for everyone else."""
+    their add / update buttons) and as an ``invite.ics`` attachment for everyone else.
+
+    With ``unsubscribe_url``, the RFC 2369 ``List-Unsubscribe`` and RFC 8058
+    ``List-Unsubscribe-Post`` headers let mail programs offer their own one-click
+    unsubscribe (a POST to the same signed address, which needs no sign-in)."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
@@ -106,6 +110,9 @@ def build_message(
     message["Message-ID"] = message_id(outbox_id=outbox_id, dedup_key=dedup_key, domain=domain)
     message["X-DAP-Outbox-Id"] = str(outbox_id)
     message["Auto-Submitted"] = "auto-generated"
+    if unsubscribe_url:
+        message["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text)
     if html:
         message.add_alternative(html, subtype="html")

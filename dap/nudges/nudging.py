@@ -17,7 +17,14 @@ from dap.cohorts.models import Cohort, CohortRole, Membership, MembershipStatus
 from dap.content.nudges import NudgeTemplate, render_nudge
 from dap.errors import DomainError
 from dap.extensions import db
-from dap.nudges.models import NUDGE_KINDS, Notification, NotificationKind, Reaction
+from dap.nudges.models import (
+    NUDGE_KINDS,
+    EmailState,
+    Notification,
+    NotificationKind,
+    OutboxMessage,
+    Reaction,
+)
 from dap.nudges.notify import notify
 
 #: nudges one patron may send one participant per day (the participant's cohort's day)
@@ -86,6 +93,28 @@ def send_nudge(
                kind=kind.value, template=template.slug if template else None,
                notification_id=notification.id)
     return notification
+
+
+def sent_note(notification: Notification | None, participant: User) -> str:
+    """What the patron is told once a nudge is sent: when it reaches the participant, as
+    governance decided (quiet hours, the daily cap, a paused plan)."""
+    name = participant.first_name
+    if notification is None:  # the same form sent twice: the first one went
+        return f"Sent to {participant.name}."
+    state = notification.email_state
+    if state is EmailState.HELD:
+        return (f"Sent. {name} has paused their plan for now, so it waits in their inbox "
+                "for when they are back.")
+    if state is EmailState.DIGEST:
+        return (f"Sent. It is in {name}'s inbox now, and comes by email in their next "
+                "morning digest.")
+    if state is EmailState.QUEUED:
+        planned = db.session.scalar(select(OutboxMessage.planned_at).where(
+            OutboxMessage.dedup_key == notification.dedup_key))
+        if planned is not None and planned > notification.created_at:
+            return (f"Sent. It is in {name}'s inbox now; it is night where they are, so the "
+                    "email goes at 08:00 their time.")
+    return f"Sent to {participant.name}."
 
 
 def active_facilitators(cohort_id: int) -> list[User]:

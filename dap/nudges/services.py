@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from flask import render_template
+from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
 from dap.clock import now_utc
@@ -19,61 +19,116 @@ log = logging.getLogger(__name__)
 
 #: a claim older than this is taken to belong to a crashed run and is taken over
 STALE_CLAIM = timedelta(minutes=10)
-#: base and ceiling of the exponential backoff between attempts
-BACKOFF_BASE = timedelta(minutes=1)
-BACKOFF_MAX = timedelta(hours=6)
+#: the wait before each retry: about 1 minute, 5 minutes, 30 minutes, 2 hours, 12 hours;
+#: the attempt after the last of these is the final one (``MAIL_MAX_ATTEMPTS``, 6)
+RETRY_WAITS = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30),
+               timedelta(hours=2), timedelta(hours=12))
 
 
-def queue_email(
-    *, to: str, subject: str, template: str, context: dict, dedup_key: str, kind: str,
-    send_after: datetime | None = None, calendar_ics: str = "",
-) -> bool:
-    """Render ``templates/email/<template>.txt`` and ``.html`` and store the message, with
-    ``calendar_ics`` (an iCalendar invitation, see dap.events.calendar.invitation) when
-    given.
+def render_email(template: str, context: dict, *, unsubscribe_url: str = "",
+                 category_label: str = "") -> tuple[str, str]:
+    """The text and HTML bodies of ``templates/email/<template>.txt`` / ``.html``.
 
-    One atomic ``INSERT … ON CONFLICT DO NOTHING``: a second call with the same ``dedup_key``
-    (from a retried scan or a second scheduler process) stores nothing. Returns whether a
-    new row was stored. Flushes; the caller commits.
+    With ``unsubscribe_url``, the footer every governed email carries is added: why the
+    person gets it, where to change what DAP emails them, and the one-click unsubscribe.
     """
-    text = render_template(f"email/{template}.txt", **context)
-    html = render_template(f"email/{template}.html", **context)
-    now = now_utc()
-    values = {
+    text = _render(f"email/{template}.txt", context)
+    html = _render(f"email/{template}.html", context)
+    if unsubscribe_url:
+        footer = {"unsubscribe_url": unsubscribe_url, "category_label": category_label,
+                  "preferences_url": _preferences_url(unsubscribe_url)}
+        text = text.rstrip("\n") + "\n\n" + _render("email/_footer.txt", footer)
+        footer_html = _render("email/_footer.html", footer)
+        html = (html.replace("</body>", footer_html + "</body>", 1) if "</body>" in html
+                else html + footer_html)
+    return text, html
+
+
+def _render(name: str, context: dict) -> str:
+    """One email template with only what it is given: no request, session or signed-in
+    user (an email must never show who was signed in when it was queued), and none of the
+    per-request context processors, which made rendering a scan's thousands of emails
+    twice as slow."""
+    return current_app.jinja_env.get_template(name).render(**context)
+
+
+def _preferences_url(unsubscribe_url: str) -> str:
+    root = unsubscribe_url.split("/unsubscribe/", 1)[0]
+    return f"{root}/account/emails"
+
+
+def email_values(
+    *, to: str, subject: str, text: str, html: str, dedup_key: str, kind: str,
+    send_after: datetime, calendar_ics: str = "", user_id: int | None = None,
+    category: str = "", planned: bool = False, unsubscribe_url: str = "",
+) -> dict:
+    """One outbox row's values. ``planned`` rows count towards the caps (governed email)."""
+    return {
         "dedup_key": dedup_key[:200],
         "to_addr": to,
         "subject": subject[:250],
         "body_text": text,
         "body_html": html,
         "calendar_ics": calendar_ics,
-        "kind": kind,
+        "kind": kind[:40],
         "status": OutboxStatus.PENDING.value,
         "attempts": 0,
-        "next_attempt_at": send_after or now,
+        "next_attempt_at": send_after,
         "last_error": "",
-        "created_at": now,
+        "created_at": now_utc(),
+        "user_id": user_id,
+        "category": category,
+        "planned_at": send_after if planned else None,
+        "unsubscribe_url": unsubscribe_url,
     }
+
+
+#: rows per multi-row INSERT (well under every database's parameter limit)
+CHUNK = 500
+
+
+def store_emails(rows: list[dict]) -> set[str]:
+    """Store outbox rows with ``INSERT … ON CONFLICT (dedup_key) DO NOTHING``; returns the
+    dedup keys actually stored (a key already there from a retried scan or a second
+    scheduler process is skipped). One statement, executed for many rows: SQLAlchemy sends
+    them as multi-row INSERTs ("insertmanyvalues") and compiles the statement once.
+    Flushes nothing else."""
+    if not rows:
+        return set()
     insert = insert_for(db.session)
-    stmt = (
-        insert(OutboxMessage).values(**values)
-        .on_conflict_do_nothing(index_elements=["dedup_key"])
-        .returning(OutboxMessage.id)
-    )
     # RETURNING, not rowcount: with psycopg the insert's rowcount is -1 (truthy) whether
     # or not a row was stored.
-    stored = db.session.execute(stmt).scalar_one_or_none() is not None
+    stmt = (insert(OutboxMessage.__table__)
+            .on_conflict_do_nothing(index_elements=["dedup_key"])
+            .returning(OutboxMessage.__table__.c.dedup_key))
+    return set(db.session.execute(stmt, rows).scalars())
+
+
+def queue_email(
+    *, to: str, subject: str, template: str, context: dict, dedup_key: str, kind: str,
+    send_after: datetime | None = None, calendar_ics: str = "",
+) -> bool:
+    """Render ``templates/email/<template>.txt`` and ``.html`` and store an account message
+    (a password reset, an invitation: something the person asked for or needs to get in),
+    which is never capped, delayed or turned off. Everything else goes through
+    ``dap.nudges.notify.notify``, which governs it.
+
+    One atomic ``INSERT … ON CONFLICT DO NOTHING``: a second call with the same ``dedup_key``
+    stores nothing. Returns whether a new row was stored. Flushes; the caller commits.
+    """
+    text, html = render_email(template, context)
+    stored = store_emails([email_values(
+        to=to, subject=subject, text=text, html=html, dedup_key=dedup_key, kind=kind,
+        send_after=send_after or now_utc(), calendar_ics=calendar_ics)])
     if not stored:
         log.info("email %s already queued; not stored again", dedup_key)
-    return stored
+    return bool(stored)
 
 
 def backoff(attempts: int) -> timedelta:
-    """Wait before attempt ``attempts + 1``: 1, 2, 4 … minutes, at most six hours.
-
-    The exponent is capped first: ``timedelta * 2**n`` overflows for n in the high thirties,
-    and a high ``MAIL_MAX_ATTEMPTS`` must not crash a delivery run."""
-    doublings = min(max(attempts - 1, 0), 20)  # 2**20 minutes is far past the ceiling
-    return min(BACKOFF_BASE * (2 ** doublings), BACKOFF_MAX)
+    """The wait after ``attempts`` failed attempts: ``RETRY_WAITS`` in turn, then 12 hours
+    for any attempt past them (a configuration allowing more attempts)."""
+    return RETRY_WAITS[min(max(attempts, 1), len(RETRY_WAITS)) - 1]
 
 
 @dataclass
@@ -143,6 +198,7 @@ def deliver_due(
                 sender=sender, to=row.to_addr, subject=row.subject, text=row.body_text,
                 html=row.body_html, outbox_id=row.id, dedup_key=row.dedup_key,
                 domain=domain, calendar_ics=row.calendar_ics,
+                unsubscribe_url=row.unsubscribe_url,
             ))
         except Exception as exc:  # noqa: BLE001 - any transport failure is retried later
             row.attempts += 1

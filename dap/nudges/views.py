@@ -89,7 +89,7 @@ def send(cohort_id: int, membership_id: int):
     token = form.token.data if TOKEN_RE.match(form.token.data or "") else secrets.token_urlsafe(16)
     kind = form.kind.data if form.kind.data in KINDS else ""
     try:
-        nudging.send_nudge(
+        sent = nudging.send_nudge(
             patron=me, participant=membership.user, cohort=cohort, membership=membership,
             kind=NotificationKind(kind) if kind else NotificationKind.GENERAL,
             template=template, message=form.message.data or "", token=token)
@@ -101,7 +101,7 @@ def send(cohort_id: int, membership_id: int):
         apply_domain_error(form, error)
         return _send_page(form, cohort, membership, status=400)
     db.session.commit()
-    flash(f"Sent to {membership.user.name}.", "success")
+    flash(nudging.sent_note(sent, membership.user), "success")
     return redirect(url_for("plans.patron_home"), 303)
 
 

@@ -21,7 +21,8 @@ from dap.cohorts.models import Cohort, CohortRole, Membership, MembershipStatus,
 from dap.content.library import Goal as LibraryGoal
 from dap.errors import DomainError
 from dap.extensions import db
-from dap.nudges.services import queue_email
+from dap.nudges.models import NotificationKind
+from dap.nudges.notify import Message, send
 from dap.plans.models import (
     GoalStatus,
     GoalSuggestion,
@@ -231,18 +232,18 @@ def request_review(plan: Plan, *, actor: User, reviewer: User | None, message: s
     audit_on_behalf("plan.review_requested", plan, actor, review_id=review.id,
                      reviewer_id=review.reviewer_id)
     recipients = [reviewer] if reviewer is not None else _facilitators(plan.cohort_id)
-    link = f"{base_url}{_people_path(plan)}#review"
-    for person in recipients:
-        if _mailable(person) and person.id != actor.id:
-            queue_email(
-                to=person.email, template="review_requested", kind="plan_review",
-                subject=f"{plan.participant.name} asks you to review their plan",
-                context={"recipient": person, "participant": plan.participant,
-                         "cohort": plan.cohort, "review": review, "link": link,
-                         "named": reviewer is not None,
-                         "on_behalf": actor.id != plan.participant_id, "actor": actor},
-                dedup_key=f"plan-review:{review.id}:requested:{person.id}",
-            )
+    send([Message(
+        person=person, kind=NotificationKind.REVIEW_REQUESTED,
+        title=f"{plan.participant.name} asks you to review their plan",
+        body=review.message or "They would welcome your comments on their goals.",
+        link=f"{_people_path(plan)}#review", sender=actor, cohort=plan.cohort,
+        dedup_key=f"plan-review:{review.id}:requested:{person.id}",
+        email_template="review_requested",
+        email_context={"participant": plan.participant, "review": review,
+                       "named": reviewer is not None,
+                       "on_behalf": actor.id != plan.participant_id, "actor": actor})
+        for person in recipients if _mailable(person) and person.id != actor.id],
+        base_url=base_url)
     return review
 
 
@@ -302,13 +303,13 @@ def complete_review(review: PlanReview, *, reviewer: User, comment: str,
     db.session.flush()
     participant = plan.participant
     if _mailable(participant):
-        queue_email(
-            to=participant.email, template="review_done", kind="plan_review",
-            subject=f"{reviewer.name} has reviewed your plan",
-            context={"participant": participant, "reviewer": reviewer, "cohort": plan.cohort,
-                     "review": review, "link": f"{base_url}{_own_path(plan)}#review"},
-            dedup_key=f"plan-review:{review.id}:done",
-        )
+        send([Message(
+            person=participant, kind=NotificationKind.REVIEW_DONE,
+            title=f"{reviewer.name} has reviewed your plan", body=review.comment,
+            link=f"{_own_path(plan)}#review", sender=reviewer, cohort=plan.cohort,
+            dedup_key=f"plan-review:{review.id}:done", email_template="review_done",
+            email_context={"participant": participant, "reviewer": reviewer,
+                           "review": review})], base_url=base_url)
 
 
 # --- comments -------------------------------------------------------------------------------------
@@ -365,15 +366,15 @@ def suggest_goal(plan: Plan, *, by: User, library_goal: LibraryGoal, note: str,
     db.session.flush()
     participant = plan.participant
     if _mailable(participant):
-        queue_email(
-            to=participant.email, template="goal_suggested", kind="goal_suggestion",
-            subject=f"{by.name} suggests a goal for your plan: {library_goal.title}",
-            context={"participant": participant, "by": by, "cohort": plan.cohort,
-                     "goal": library_goal, "suggestion": suggestion,
-                     "link": f"{base_url}{_own_path(plan)}#suggestions",
-                     "goal_link": f"{base_url}/library/{library_goal.slug}"},
-            dedup_key=f"goal-suggestion:{suggestion.id}",
-        )
+        send([Message(
+            person=participant, kind=NotificationKind.GOAL_SUGGESTED,
+            title=f"{by.name} suggests a goal for your plan: {library_goal.title}",
+            body=note, link=f"{_own_path(plan)}#suggestions", sender=by, cohort=plan.cohort,
+            dedup_key=f"goal-suggestion:{suggestion.id}", email_template="goal_suggested",
+            email_context={"participant": participant, "by": by, "goal": library_goal,
+                           "suggestion": suggestion,
+                           "goal_link": f"{base_url}/library/{library_goal.slug}"})],
+            base_url=base_url)
     return suggestion
 
 

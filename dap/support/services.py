@@ -28,7 +28,8 @@ from dap.cohorts.models import Cohort, CohortRole, Membership, MembershipStatus
 from dap.errors import DomainError
 from dap.events.calendar import Method
 from dap.extensions import db
-from dap.nudges.services import queue_email
+from dap.nudges.models import NotificationKind
+from dap.nudges.notify import Message, send
 from dap.support.calendar import invitation, slot_link
 from dap.support.models import (
     BookingStatus,
@@ -420,32 +421,50 @@ def _tell_waiting(cohort: Cohort, free: int, *, base_url: str) -> int:
         .order_by(SupportWaiter.created_at, SupportWaiter.id).limit(free)
         .with_for_update(skip_locked=True)).all()
     now = now_utc()
+    people = {user.id: user for user in db.session.scalars(
+        select(User).where(User.id.in_([w.participant_id for w in waiters])))}
+    messages = []
     for waiter in waiters:
         waiter.notified_at = now
-        person = db.session.get(User, waiter.participant_id)
-        if person is not None and person.email and person.is_active:
-            queue_email(to=person.email, template="support_slot_free", kind="support_slot_free",
-                        subject=f"A 1:1 slot is free: {cohort.name}",
-                        context={"person": person, "cohort": cohort,
-                                 "link": f"{base_url}/cohorts/{cohort.id}/support"},
-                        dedup_key=f"support:waitlist:{waiter.id}")
+        person = people.get(waiter.participant_id)
+        if person is not None:
+            messages.append(Message(
+                person=person, kind=NotificationKind.SUPPORT_SLOT_FREE,
+                title=f"A 1:1 slot is free: {cohort.name}",
+                body="A slot has come free. Book it before someone else does.",
+                link=f"/cohorts/{cohort.id}/support", cohort=cohort,
+                dedup_key=f"support:waitlist:{waiter.id}", email_template="support_slot_free"))
+    send(messages, base_url=base_url)
     db.session.flush()
     return len(waiters)
+
+
+_TELLING = {
+    "support_booked": (NotificationKind.SUPPORT_BOOKED, "Your 1:1 session is booked",
+                       "With {facilitator} on {when}."),
+    "support_cancelled": (NotificationKind.SUPPORT_CANCELLED, "Your 1:1 session is cancelled",
+                          "The session with {facilitator} on {when} will not take place."),
+}
 
 
 def _email(person: User, slot: SupportSlot, *, template: str, kind: str, subject: str,
            base_url: str, dedup_key: str, booking: SupportBooking,
            method: str | None = None) -> None:
-    """Queue one email about ``booking`` to ``person`` (none for people without an
-    address: managed participants), carrying its calendar entry with ``method`` when
-    given."""
-    if not person.email or not person.is_active:
-        return
-    ics = invitation(booking, method=method, base_url=base_url) if method else ""
-    queue_email(to=person.email, template=template, kind=kind, subject=subject,
-                context={"person": person, "slot": slot, "booking": booking,
-                         "cohort": slot.cohort, "with_calendar": bool(ics),
-                         "by_you": booking.cancelled_by_id == person.id,
-                         "link": f"{base_url}/cohorts/{slot.cohort_id}/support",
-                         "slot_link": slot_link(slot, base_url)},
-                dedup_key=dedup_key, calendar_ics=ics)
+    """Tell ``person`` about ``booking``: in their inbox, and by email (governed) carrying
+    its calendar entry with ``method`` when given."""
+    del kind  # the kind follows from the template
+    ics = (invitation(booking, method=method, base_url=base_url)
+           if method and person.email else "")
+    notification_kind, title, body = _TELLING[template]
+    zone = ZoneInfo(slot.cohort.timezone)
+    when = f"{slot.starts_at.astimezone(zone):%A %-d %B at %H:%M} ({slot.cohort.timezone})"
+    text = body.format(facilitator=slot.facilitator.name, when=when)
+    if template == "support_cancelled" and booking.cancel_message:
+        text += f"\n\n{booking.cancel_message}"
+    send([Message(
+        person=person, kind=notification_kind, title=title, body=text,
+        link=f"/cohorts/{slot.cohort_id}/support", cohort=slot.cohort, dedup_key=dedup_key,
+        email_template=template, email_subject=subject, calendar_ics=ics,
+        email_context={"slot": slot, "booking": booking, "with_calendar": bool(ics),
+                       "by_you": booking.cancelled_by_id == person.id,
+                       "slot_link": slot_link(slot, base_url)})], base_url=base_url)

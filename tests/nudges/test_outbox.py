@@ -28,24 +28,6 @@ T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LINK = "https://dap.example.org/reset/abc123"
 
 
-@pytest.fixture
-def smtp_server(app):
-    """A running SMTP server that ``app`` is configured to send through."""
-    server = LocalSMTP().start()
-    app.config["MAIL_URL"] = server.url
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def smtp_down(app):
-    """An SMTP address with nothing listening yet; ``.start()`` brings the server up."""
-    server = LocalSMTP()
-    app.config["MAIL_URL"] = server.url
-    yield server
-    server.stop()
-
-
 @pytest.fixture(autouse=True)
 def _mail_settings(app):
     app.config["BASE_URL"] = "https://dap.example.org"
@@ -290,28 +272,42 @@ def test_server_stopped_after_a_delivery_loses_nothing(app, smtp_server, frozen)
         "alex@example.org", "second@example.org"]
 
 
-def test_backoff_doubles_after_each_failed_attempt(app, smtp_down, frozen):
+def test_retries_follow_the_schedule_then_the_email_is_failed(app, smtp_down, frozen):
+    """About 1 min, 5 min, 30 min, 2 h and 12 h between attempts; the sixth failure is final."""
+    assert app.config["MAIL_MAX_ATTEMPTS"] == 6
+    now = frozen(T0)
+    queue(app)
+    waits = []
+    for _ in range(5):
+        assert deliver(app) == "sent 0, will retry 1, gave up 0"
+        row = only_row(app)
+        waits.append(row.next_attempt_at - now)
+        now = frozen(row.next_attempt_at)
+    assert waits == [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30),
+                     timedelta(hours=2), timedelta(hours=12)]
+    assert deliver(app) == "sent 0, will retry 0, gave up 1"
+    row = only_row(app)
+    assert row.status == OutboxStatus.FAILED
+    assert row.attempts == 6
+    assert "ConnectionRefusedError" in row.last_error
+
+
+def test_an_attempt_before_its_time_does_nothing(app, smtp_down, frozen):
     frozen(T0)
     queue(app)
     deliver(app)
-    assert only_row(app).next_attempt_at == T0 + timedelta(minutes=1)
-    second = frozen(T0 + timedelta(minutes=1))
-    deliver(app)
-    row = only_row(app)
-    assert row.attempts == 2
-    assert row.next_attempt_at == second + timedelta(minutes=2)
-    third = frozen(second + timedelta(minutes=2))
-    deliver(app)
-    assert only_row(app).next_attempt_at == third + timedelta(minutes=4)
+    frozen(T0 + timedelta(seconds=59))
+    assert deliver(app) == "sent 0, will retry 0, gave up 0"
+    assert only_row(app).attempts == 1
 
 
-def test_backoff_schedule_grows_to_a_six_hour_ceiling():
-    assert [backoff(n) for n in (1, 2, 3, 4)] == [
-        timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4), timedelta(minutes=8)]
-    assert backoff(9) == timedelta(minutes=256)
-    assert backoff(10) == timedelta(hours=6)
-    assert backoff(50) == timedelta(hours=6)
-    assert backoff(10**6) == timedelta(hours=6)  # no overflow, whatever MAIL_MAX_ATTEMPTS is
+def test_backoff_past_the_schedule_stays_at_twelve_hours():
+    assert [backoff(n) for n in (1, 2, 3, 4, 5)] == [
+        timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2),
+        timedelta(hours=12)]
+    assert backoff(0) == timedelta(minutes=1)
+    assert backoff(9) == timedelta(hours=12)
+    assert backoff(10**6) == timedelta(hours=12)  # whatever MAIL_MAX_ATTEMPTS is
 
 
 def test_email_is_marked_failed_after_the_maximum_attempts(app, smtp_down, frozen):
