@@ -7,9 +7,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Enum, MetaData, event
+from sqlalchemy import DateTime, Enum, Integer, MetaData, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, registry
+from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -66,6 +68,28 @@ def insert_for(session: Any) -> Callable[..., Any]:
     from sqlalchemy.dialects import postgresql, sqlite
 
     return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+class unix_seconds(FunctionElement):  # noqa: N801 - reads as the SQL function it compiles to
+    """Whole seconds since 1970 of a UTC datetime column, as ``int(value.timestamp())`` gives
+    in Python: the start time in a reminder's dedup key, built in SQL."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "unix_seconds"
+
+
+@compiles(unix_seconds)
+def _unix_seconds(element, compiler, **kw) -> str:  # PostgreSQL: timestamptz
+    column = compiler.process(element.clauses, **kw)
+    return f"CAST(FLOOR(EXTRACT(EPOCH FROM {column})) AS BIGINT)"
+
+
+@compiles(unix_seconds, "sqlite")
+def _unix_seconds_sqlite(element, compiler, **kw) -> str:
+    # Stored as "YYYY-MM-DD HH:MM:SS.ffffff" in UTC; strftime would round the fraction up.
+    column = compiler.process(element.clauses, **kw)
+    return f"CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER)"
 
 
 class Base(DeclarativeBase):

@@ -219,3 +219,14 @@ def counting_queries(app) -> Iterator[list[str]]:
         yield statements
     finally:
         event.remove(engine, "before_cursor_execute", listener)
+
+
+def run_due_at(app, at, job_id: str) -> str:
+    """One pass of every scheduled job at ``at`` (the scheduler's door, clock frozen there);
+    the result of ``job_id``, which must have run without error."""
+    from dap.jobs.runner import run_due
+
+    clock.freeze(at)
+    runs = {run.job_id: run for run in run_due(app, runner="test")}
+    assert runs[job_id].status == "ok", runs[job_id].error
+    return runs[job_id].result

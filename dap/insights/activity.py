@@ -1,8 +1,9 @@
 """Each participant's latest activity in a cohort, on any channel, and who has gone silent.
 
 Activity is what a participant does for their learning, on the platform or off it: a
-check-in on a goal, web time logged, or coming to an event (attended, partly, or walked in:
-offline activity counts as much as online). A participant with none for the cohort's
+check-in on a goal, web time logged, answering an invitation to an event, coming to one
+(attended, partly, or walked in: offline activity counts as much as online), booking a 1:1
+session or having one. A participant with none for the cohort's
 ``silent_after_days`` (counted from joining when there is none at all) is *silent*.
 """
 
@@ -13,12 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 
 from dap.clock import now_utc
-from dap.events.models import PRESENT_MARKS, Attendance, Event
+from dap.events.models import PRESENT_MARKS, Attendance, Event, Rsvp
 from dap.extensions import db
 from dap.plans.models import CheckIn, Plan
+from dap.support.models import BookingStatus, SupportBooking, SupportSlot
 from dap.timecap.models import WebActivity
 
 
@@ -26,10 +28,13 @@ class Channel(enum.StrEnum):
     CHECK_IN = "check_in"
     WEB = "web"
     EVENT = "event"
+    RSVP = "rsvp"
+    SUPPORT = "support"
 
 
 CHANNEL_LABELS = {Channel.CHECK_IN: "check-in", Channel.WEB: "web time",
-                  Channel.EVENT: "event"}
+                  Channel.EVENT: "event", Channel.RSVP: "event answer",
+                  Channel.SUPPORT: "1:1 support"}
 
 
 @dataclass(frozen=True)
@@ -43,7 +48,7 @@ class Activity:
 
 
 def last_activity(cohort_id: int, user_ids: Iterable[int]) -> dict[int, Activity]:
-    """User id → their latest activity in the cohort (three grouped queries, whatever the
+    """User id → their latest activity in the cohort (five grouped queries, whatever the
     number of people). An event counts from its start, and only once it has started."""
     found = last_activities((cohort_id, user_id) for user_id in user_ids)
     return {user_id: activity for (_, user_id), activity in found.items()}
@@ -51,8 +56,10 @@ def last_activity(cohort_id: int, user_ids: Iterable[int]) -> dict[int, Activity
 
 def last_activities(people: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Activity]:
     """``(cohort id, user id)`` → that person's latest activity in that cohort, for people
-    across cohorts (a patron's): three grouped queries, whatever the number of people or
-    cohorts."""
+    across cohorts (a patron's): five grouped queries, whatever the number of people or
+    cohorts. An answer to an invitation counts when the person gave or changed it (not when
+    a freed seat moved them off the waitlist); a 1:1 counts when booked, and when it took
+    place."""
     wanted = set(people)
     if not wanted:
         return {}
@@ -81,6 +88,24 @@ def last_activities(people: Iterable[tuple[int, int]]) -> dict[tuple[int, int], 
         .where(Event.cohort_id.in_(cohort_ids), Attendance.user_id.in_(ids),
                Attendance.mark.in_(PRESENT_MARKS), Event.starts_at <= now_utc())
         .group_by(Event.cohort_id, Attendance.user_id)).all(), Channel.EVENT)
+    answered = case((Rsvp.promoted_at == Rsvp.updated_at, Rsvp.created_at),
+                    else_=Rsvp.updated_at)
+    keep(db.session.execute(
+        select(Event.cohort_id, Rsvp.user_id, func.max(answered))
+        .join(Event, Event.id == Rsvp.event_id)
+        .where(Event.cohort_id.in_(cohort_ids), Rsvp.user_id.in_(ids))
+        .group_by(Event.cohort_id, Rsvp.user_id)).all(), Channel.RSVP)
+    now = now_utc()
+    held = case((and_(SupportBooking.status == BookingStatus.BOOKED,
+                      SupportSlot.starts_at <= now), SupportSlot.starts_at))
+    rows = db.session.execute(
+        select(SupportSlot.cohort_id, SupportBooking.participant_id,
+               func.max(SupportBooking.created_at), func.max(held))
+        .join(SupportSlot, SupportSlot.id == SupportBooking.slot_id)
+        .where(SupportSlot.cohort_id.in_(cohort_ids), SupportBooking.participant_id.in_(ids))
+        .group_by(SupportSlot.cohort_id, SupportBooking.participant_id)).all()
+    keep([(cohort_id, user_id, max(at for at in (booked, had) if at is not None))
+          for cohort_id, user_id, booked, had in rows], Channel.SUPPORT)
     return latest
 
 

@@ -45,6 +45,63 @@ def invite_event_feedback(app: Flask) -> str:
     return f"queued {queued} feedback invitations"
 
 
+def daily_digests(app: Flask) -> str:
+    """From 08:00 in each person's time zone, one digest of what waited for it
+    (dap.nudges.digests)."""
+    from dap.clock import now_utc
+    from dap.nudges.digests import send_daily_digests
+
+    return f"queued {send_daily_digests(now=now_utc())} daily digests"
+
+
+def checkin_reminders(app: Flask) -> str:
+    """Check-in reminders at each participant's rhythm, and the week's last-chance message
+    (dap.plans.reminders)."""
+    from dap.clock import now_utc
+    from dap.plans.reminders import remind_check_ins
+
+    return f"sent {remind_check_ins(now=now_utc(), base_url=app.config['BASE_URL'])} reminders"
+
+
+def silent_participants(app: Flask) -> str:
+    """Notice participants gone quiet: one message to them and their patrons per episode
+    (dap.insights.silence)."""
+    from dap.clock import now_utc
+    from dap.insights.silence import notice_silences
+
+    found = notice_silences(now=now_utc(), base_url=app.config["BASE_URL"])
+    return f"noticed {found} participants gone quiet"
+
+
+def patron_summaries(app: Flask) -> str:
+    """Monday 08:00 in each cohort's time zone: the patrons' summary of last week
+    (dap.plans.patron_digest)."""
+    from dap.clock import now_utc
+    from dap.plans.patron_digest import send_patron_summaries
+
+    sent = send_patron_summaries(now=now_utc(), base_url=app.config["BASE_URL"])
+    return f"sent {sent} patron summaries"
+
+
+def event_reminders(app: Flask) -> str:
+    """Remind the people going to an event a day and an hour before it
+    (dap.events.reminders)."""
+    from dap.clock import now_utc
+    from dap.events.reminders import remind_event_goers
+
+    sent = remind_event_goers(now=now_utc(), base_url=app.config["BASE_URL"])
+    return f"sent {sent} event reminders"
+
+
+def support_reminders(app: Flask) -> str:
+    """Remind both sides of a 1:1 session a day before it (dap.support.reminders)."""
+    from dap.clock import now_utc
+    from dap.support.reminders import remind_support_sessions
+
+    sent = remind_support_sessions(now=now_utc(), base_url=app.config["BASE_URL"])
+    return f"sent {sent} 1:1 reminders"
+
+
 #: how long job run records are kept
 JOB_RUN_HISTORY = timedelta(days=30)
 
@@ -60,12 +117,27 @@ def prune_history(app: Flask) -> str:
     return f"removed {sessions} expired sessions, {runs} old job runs"
 
 
+#: in the order one pass runs them: the scans that queue messages, then the daily digest
+#: (which gathers what they folded into it), then delivery, so that one ``jobs run-due``
+#: sends what it queued; housekeeping last
 JOBS: list[JobDefinition] = [
+    JobDefinition("event_reminders", event_reminders, 300,
+                  "Remind the people going to an event a day and an hour before"),
+    JobDefinition("support_reminders", support_reminders, 300,
+                  "Remind participant and facilitator a day before a 1:1 session"),
+    JobDefinition("checkin_reminders", checkin_reminders, 300,
+                  "Remind participants to check in at their rhythm; last-chance messages"),
+    JobDefinition("silent_participants", silent_participants, 900,
+                  "Notice participants gone quiet and tell them and their patrons"),
+    JobDefinition("patron_summaries", patron_summaries, 300,
+                  "Send patrons their Monday summary of last week"),
+    JobDefinition("event_feedback", invite_event_feedback, 900,
+                  "Invite the people who came to an event to give feedback"),
+    JobDefinition("daily_digests", daily_digests, 300,
+                  "Send each person's daily digest from 08:00 their time"),
     JobDefinition("deliver_outbox", deliver_outbox, 60, "Send due emails from the outbox"),
     JobDefinition("prune_history", prune_history, 3600,
                   "Remove expired sessions and old job records"),
-    JobDefinition("event_feedback", invite_event_feedback, 900,
-                  "Invite the people who came to an event to give feedback"),
 ]
 
 

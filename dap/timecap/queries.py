@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -82,15 +82,16 @@ def _by_week(rows: Iterable, first: date, weeks: int) -> list[int]:
     return totals
 
 
-def this_week_of(people: Iterable[tuple[int, Cohort]]) -> dict[tuple[int, int], WeekFigures]:
-    """``(user id, cohort id)`` → that participant's current week in that cohort, as
-    ``weekly_history`` counts it (platform time, web time, the allowance), for people across
-    cohorts (a patron's). Three queries (one per source, summed by day), whatever the number
-    of people or cohorts."""
+def this_week_of(people: Iterable[tuple[int, Cohort]], *, at: datetime | None = None,
+                 ) -> dict[tuple[int, int], WeekFigures]:
+    """``(user id, cohort id)`` → that participant's current week in that cohort (or the
+    week holding ``at``), as ``weekly_history`` counts it (platform time, web time, the
+    allowance), for people across cohorts (a patron's). Three queries (one per source,
+    summed by day), whatever the number of people or cohorts."""
     wanted = {(user_id, cohort.id): cohort for user_id, cohort in people}
     if not wanted:
         return {}
-    now = now_utc()
+    now = at or now_utc()
     mondays = {cohort.id: monday_of(local_date(now, cohort.timezone))
                for cohort in wanted.values()}
     first, last = min(mondays.values()), max(mondays.values()) + timedelta(days=6)
@@ -130,5 +131,5 @@ def this_week_of(people: Iterable[tuple[int, Cohort]]) -> dict[tuple[int, int], 
             web[(user_id, cohort_id)] += int(amount or 0)
     return {key: WeekFigures(monday=mondays[key[1]], platform_seconds=seconds[key],
                              web_minutes=web[key], allowance_minutes=allowance(cohort, web[key]),
-                             is_current=True)
+                             is_current=at is None)
             for key, cohort in wanted.items()}

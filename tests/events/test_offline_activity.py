@@ -34,18 +34,20 @@ def _names(app, clients) -> list[str]:
 
 def test_attending_ends_silence_and_a_no_show_does_not(
         app, world, schedule, participants, role_client, frozen):
-    frozen(T0 - timedelta(days=12))
+    joined = frozen(T0 - timedelta(days=12))
     came, stayed_away = participants(2)
     came_name, away_name = _names(app, [came, stayed_away])
-    frozen(T0)
     facilitator = role_client("facilitator")
-    assert "silent 12 days" in _roster_cell(facilitator, world, came_name)  # the cohort: 10
-
     assert schedule().status_code == 303
     with app.app_context():
         event_id = db.session.scalar(select(Event.id))
+    # Answering an invitation is activity too (it ends a silence), so the one who will stay
+    # away answered on the day they joined.
     post_form(stayed_away, f"/cohorts/{world['cohort']}/events/{event_id}/answer",
               {"answer": "yes"})
+    frozen(T0)
+    assert "silent 12 days" in _roster_cell(facilitator, world, came_name)  # the cohort: 10
+
     frozen(DURING)
     register = f"/cohorts/{world['cohort']}/events/{event_id}/attendance"
     assert post_form(facilitator, register, {f"mark-{came.user_id}": "walk_in",
@@ -56,8 +58,26 @@ def test_attending_ends_silence_and_a_no_show_does_not(
     assert "event" in cell
     assert "silent" not in cell
     away = _roster_cell(facilitator, world, away_name)
-    assert "none yet" in away
+    assert f"{joined:%-d %b}" in away
+    assert "event answer" in away  # the answer, not the no-show
     assert "silent 17 days" in away
+
+
+def test_answering_an_invitation_ends_silence(app, world, schedule, participants,
+                                              role_client, frozen):
+    frozen(T0 - timedelta(days=12))
+    (person,) = participants(1)
+    (name,) = _names(app, [person])
+    frozen(T0)
+    facilitator = role_client("facilitator")
+    assert "silent 12 days" in _roster_cell(facilitator, world, name)
+    assert schedule().status_code == 303
+    with app.app_context():
+        event_id = db.session.scalar(select(Event.id))
+    post_form(person, f"/cohorts/{world['cohort']}/events/{event_id}/answer", {"answer": "no"})
+    cell = _roster_cell(facilitator, world, name)
+    assert "event answer" in cell
+    assert "silent" not in cell
 
 
 def test_check_ins_and_web_time_count_too_and_the_latest_wins(

@@ -82,8 +82,10 @@ def only_delivery(monkeypatch):
 
 def test_run_due_runs_every_registered_job(app):
     runs = run_due(app, runner="test-runner")
-    assert [run.job_id for run in runs] == ["deliver_outbox", "prune_history",
-                                             "event_feedback"]
+    assert [run.job_id for run in runs] == [
+        "event_reminders", "support_reminders", "checkin_reminders", "silent_participants",
+        "patron_summaries", "event_feedback", "daily_digests", "deliver_outbox",
+        "prune_history"]
     assert all(run.status == "ok" for run in runs)
 
 
