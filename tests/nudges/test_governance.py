@@ -338,3 +338,44 @@ def test_a_message_that_could_only_arrive_too_late_is_not_emailed(app, world, fr
                 expires_at=starts) is EmailState.NONE
     assert tell(app, world, "in-time", kind=NotificationKind.EVENT_REMINDER,
                 expires_at=starts + timedelta(hours=3)) is EmailState.QUEUED
+
+
+def test_a_scan_that_crashes_midway_sends_nothing_twice_when_run_again(app, world, frozen,
+                                                                       monkeypatch):
+    """The scan's messages are one transaction: a crash after the notifications are
+    written but before their emails are stored leaves nothing behind, and the next run
+    sends each message once."""
+    from dap.jobs.registry import JobDefinition
+    from dap.jobs.runner import run_job
+    from dap.nudges import notify as notify_module
+
+    def scan(app) -> str:  # as the registry's scans: in the runner's app context
+        cohort = db.session.get(Cohort, world["cohort"])
+        people = [db.session.get(User, world[r]) for r in ("participant", "patron")]
+        stored = notify_module.send([notify_module.Message(
+            person=p, kind=NotificationKind.CHECKIN_REMINDER, title="Hello", body="",
+            dedup_key=f"crash:{p.id}", cohort=cohort) for p in people])
+        return f"sent {len(stored)}"
+
+    job = JobDefinition("crashy", scan, 60, "a scan that may crash")
+    frozen(MONDAY)
+    real_store = notify_module.store_emails
+
+    def crash(rows):
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(notify_module, "store_emails", crash)
+    assert run_job(app, job, runner="test").status == "error"
+    with app.app_context():
+        assert db.session.scalars(select(Notification)).all() == []
+        assert db.session.scalars(select(OutboxMessage)).all() == []
+    monkeypatch.setattr(notify_module, "store_emails", real_store)
+    assert run_job(app, job, runner="test").result == "sent 2"
+    assert run_job(app, job, runner="test").result == "sent 0"  # and again: nothing new
+    assert sorted(m.to_addr for m in emails(app)) == sorted(
+        [f"{u}" for u in _addresses(app, world, ("participant", "patron"))])
+
+
+def _addresses(app, world, roles) -> list[str]:
+    with app.app_context():
+        return [db.session.get(User, world[r]).email for r in roles]

@@ -495,3 +495,27 @@ def test_password_reset_for_an_unknown_address_queues_nothing(app, world, client
     response = post_form(client, "/reset", {"email": "nobody@example.org"})
     assert response.status_code == 200
     assert outbox(app) == []
+
+
+def test_a_mail_server_down_for_an_hour_gets_everything_afterwards_once(app, smtp_down,
+                                                                         frozen):
+    """Three emails queued while the server is down; the scheduler keeps trying every
+    minute; the server comes back after an hour; each arrives exactly once."""
+    frozen(T0)
+    for n in range(3):
+        queue(app, to=f"person{n}@example.org", key=f"reset:{n}")
+    minute = T0
+    while minute < T0 + timedelta(hours=1):
+        frozen(minute)
+        deliver(app)
+        minute += timedelta(minutes=1)
+    assert smtp_down.inbox.received == []
+    assert {row.status for row in outbox(app)} == {OutboxStatus.PENDING}
+    smtp_down.start()
+    while minute < T0 + timedelta(hours=4):
+        frozen(minute)
+        deliver(app)
+        minute += timedelta(minutes=1)
+    addresses = sorted(r.rcpt_tos[0] for r in smtp_down.inbox.received)
+    assert addresses == [f"person{n}@example.org" for n in range(3)]
+    assert {row.status for row in outbox(app)} == {OutboxStatus.SENT}
