@@ -164,6 +164,9 @@ def load_config(environ: Mapping[str, str]) -> dict[str, Any]:
         "EMAILS_PER_DAY_MAX": 2,
         "EMAILS_PER_WEEK_MAX": 8,
         "MAIL_TIMEOUT_SECONDS": 15,
+        # one delivery run keeps sending batches of 200 while any are due, for up to this
+        # long (it runs every minute)
+        "MAIL_RUN_SECONDS": 45,
     }
 
 

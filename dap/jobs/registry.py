@@ -31,7 +31,7 @@ def deliver_outbox(app: Flask) -> str:
     report = deliver_due(
         transport=transport, sender=config["MAIL_FROM"],
         domain=urlsplit(config["BASE_URL"]).hostname or "localhost",
-        max_attempts=config["MAIL_MAX_ATTEMPTS"],
+        max_attempts=config["MAIL_MAX_ATTEMPTS"], seconds=config["MAIL_RUN_SECONDS"],
     )
     return report.summary()
 

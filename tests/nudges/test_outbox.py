@@ -519,3 +519,25 @@ def test_a_mail_server_down_for_an_hour_gets_everything_afterwards_once(app, smt
     addresses = sorted(r.rcpt_tos[0] for r in smtp_down.inbox.received)
     assert addresses == [f"person{n}@example.org" for n in range(3)]
     assert {row.status for row in outbox(app)} == {OutboxStatus.SENT}
+
+
+def test_one_run_keeps_sending_batches_while_any_are_due(app, smtp_server, frozen):
+    """A Monday evening's burst drains in one run, not 200 a minute."""
+    frozen(T0)
+    with app.app_context():
+        from dap.nudges.services import email_values, store_emails
+
+        store_emails([email_values(to=f"p{n}@example.org", subject="Hi", text="Hello",
+                                   html="", dedup_key=f"burst:{n}", kind="general",
+                                   send_after=T0) for n in range(450)])
+        db.session.commit()
+    assert deliver(app) == "sent 450, will retry 0, gave up 0"
+    assert len(smtp_server.inbox.received) == 450
+    app.config["MAIL_RUN_SECONDS"] = 0  # one batch of 200 only
+    with app.app_context():
+        store_emails([email_values(to=f"q{n}@example.org", subject="Hi", text="Hello",
+                                   html="", dedup_key=f"later:{n}", kind="general",
+                                   send_after=T0) for n in range(250)])
+        db.session.commit()
+    assert deliver(app) == "sent 200, will retry 0, gave up 0"
+    assert deliver(app) == "sent 50, will retry 0, gave up 0"
