@@ -19,6 +19,8 @@ class Received:
     message: EmailMessage
     authenticated: bool
     login: bytes | None
+    #: the message as it arrived on the wire
+    raw: bytes = b""
 
 
 class Inbox:
@@ -49,6 +51,7 @@ class Inbox:
                 mail_from=envelope.mail_from, rcpt_tos=list(envelope.rcpt_tos), message=message,
                 authenticated=bool(session.authenticated),
                 login=auth.login if isinstance(auth, LoginPassword) else None,
+                raw=bytes(envelope.original_content or envelope.content or b""),
             ))
         return "250 2.0.0 Message accepted"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import smtplib
 import ssl
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
@@ -12,6 +13,9 @@ from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 from dap.clock import now_utc
+
+
+HEADER_POLICY = policy.default.clone(max_line_length=998)
 
 
 class Transport(Protocol):
@@ -102,7 +106,10 @@ def build_message(
     With ``unsubscribe_url``, the RFC 2369 ``List-Unsubscribe`` and RFC 8058
     ``List-Unsubscribe-Post`` headers let mail programs offer their own one-click
     unsubscribe (a POST to the same signed address, which needs no sign-in)."""
-    message = EmailMessage()
+    # Headers are folded at 998 characters, not 78: a long unsubscribe address has no space
+    # to fold at, and the default policy would turn it into an RFC 2047 encoded-word, which
+    # mail programs do not read as a List-Unsubscribe URL.
+    message = EmailMessage(policy=HEADER_POLICY)
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject

@@ -59,6 +59,11 @@ def delivered(app, smtp_server):
     return [r.message for r in smtp_server.inbox.received]
 
 
+def arrived(smtp_server) -> list[bytes]:
+    """The messages as they came over SMTP."""
+    return [r.raw for r in smtp_server.inbox.received]
+
+
 # --- the email itself ----------------------------------------------------------------------------
 
 
@@ -66,6 +71,10 @@ def test_every_governed_email_carries_one_click_unsubscribe(app, world, frozen, 
     frozen(MONDAY)
     tell(app, world, "nudge-1", kind=NotificationKind.NUDGE)
     (message,) = delivered(app, smtp_server)
+    (raw,) = arrived(smtp_server)
+    # A plain URL in angle brackets, never an RFC 2047 encoded-word, however long.
+    assert re.search(rb"\nList-Unsubscribe: <https://dap\.example\.org/unsubscribe/[^>\s]+>\r?\n",
+                     raw), raw[:600]
     header = message["List-Unsubscribe"]
     assert header.startswith("<https://dap.example.org/unsubscribe/")
     assert header.endswith(">")
