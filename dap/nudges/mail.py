@@ -14,7 +14,6 @@ from urllib.parse import unquote, urlsplit
 
 from dap.clock import now_utc
 
-
 HEADER_POLICY = policy.default.clone(max_line_length=998)
 
 
