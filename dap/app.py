@@ -227,11 +227,15 @@ def configure_cli(app: Flask) -> None:
 
 
 def configure_content(app: Flask) -> None:
-    """Load the goal library at start-up (once per process and content folder; later apps
-    share the cache). Problems are logged, never raised: a bad file must not stop DAP."""
+    """Load the goal library and the baseline at start-up (once per process and content
+    folder; later apps share the caches). Problems are logged, never raised: a bad file
+    must not stop DAP."""
+    from dap.content.baseline import baseline_cache
     from dap.content.library import library_cache
 
-    library_cache(Path(app.config["CONTENT_DIR"])).get()
+    content_dir = Path(app.config["CONTENT_DIR"])
+    library_cache(content_dir).get()
+    baseline_cache(content_dir).get()
 
 
 def _is_dev_server_process() -> bool:

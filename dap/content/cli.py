@@ -9,6 +9,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from dap.content.baseline import load_baseline
 from dap.content.library import load_library
 from dap.content.nudges import KINDS, load_nudges
 
@@ -17,12 +18,13 @@ content_cli = AppGroup("content", help="The programme's Markdown content.")
 
 @content_cli.command("check")
 def check_command() -> None:
-    """Check every area, goal and nudge template file; list each problem with its file;
-    exit 1 if any."""
+    """Check every area, goal, nudge template and the baseline; list each problem with its
+    file; exit 1 if any."""
     content_dir = Path(current_app.config["CONTENT_DIR"])
     library = load_library(content_dir)
     nudges = load_nudges(content_dir)
-    problems = library.problems + nudges.problems
+    baseline = load_baseline(content_dir)
+    problems = library.problems + nudges.problems + baseline.problems
     for rel, problem in problems:
         click.echo(f"content/{rel}: {problem}", err=True)
     per_area = {slug: len(library.goals_in(slug)) for slug in library.areas}
@@ -30,6 +32,9 @@ def check_command() -> None:
                + ", ".join(f"{slug} {n}" for slug, n in per_area.items()))
     click.echo(f"{len(nudges.templates)} nudge templates: "
                + ", ".join(f"{kind} {len(nudges.ordered(kind))}" for kind in KINDS))
+    if baseline.is_available:
+        click.echo(f"Baseline: {len(baseline.statements)} statements in {len(baseline.areas)} areas, "
+                   f"{len(baseline.questions)} questions.")
     if problems:
         click.echo(f"{len(problems)} problem(s) found.", err=True)
         sys.exit(1)

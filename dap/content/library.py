@@ -7,10 +7,7 @@ the rest); ``flask --app dap content check`` lists every problem and fails CI.
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
-import time
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +17,8 @@ import frontmatter
 import yaml
 from markupsafe import Markup
 
+from dap.content.cache import ContentCache, ContentSource
 from dap.content.render import render_markdown
-
-log = logging.getLogger(__name__)
 
 LEVELS = ("starter", "explorer", "pioneer")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -30,8 +26,6 @@ SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 INTERNAL_LINK_RE = re.compile(r"\]\(/library/([^)#?\s]*)")
 SUMMARY_MAX = 200
 CHALLENGE_MAX = 300
-#: how often, at most, the files are looked at again for changes
-RECHECK_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -209,15 +203,22 @@ def _read_goal(path: Path, library: Library, seen: dict[str, str]) -> Goal | Non
     )
 
 
-def load_library(content_dir: Path) -> Library:
-    """Read and check every area and goal. Never raises for a bad file: its problems are
-    recorded in ``Library.problems`` and it is left out."""
+def load_areas(content_dir: Path) -> Library:
+    """Read and check only the skill areas (``content/areas.md``), without the goals: a
+    library whose ``goals`` is empty. Never raises; problems are recorded."""
     library = Library()
     areas_file = content_dir / "areas.md"
     if areas_file.is_file():
         _read_areas(areas_file, library)
     else:
         library.problems.append(("areas.md", "missing"))
+    return library
+
+
+def load_library(content_dir: Path) -> Library:
+    """Read and check every area and goal. Never raises for a bad file: its problems are
+    recorded in ``Library.problems`` and it is left out."""
+    library = load_areas(content_dir)
     seen: dict[str, str] = {}
     goals_dir = content_dir / "goals"
     for path in sorted(goals_dir.glob("*.md")) if goals_dir.is_dir() else []:
@@ -232,58 +233,22 @@ def load_library(content_dir: Path) -> Library:
     return library
 
 
-class LibraryCache:
-    """The loaded library, read again when a file changes (looked at every few seconds at
-    most). Thread-safe; a failed reload keeps serving the previous library."""
-
-    def __init__(self, content_dir: Path) -> None:
-        self.content_dir = content_dir
-        self._lock = threading.Lock()
-        self._library: Library | None = None
-        self._stamp: tuple = ()
-        self._checked = 0.0
-
-    def _fingerprint(self) -> tuple:
-        paths = [self.content_dir / "areas.md", *sorted((self.content_dir / "goals").glob("*.md"))]
-        return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths if p.exists())
-
-    def get(self) -> Library:
-        now = time.monotonic()
-        if self._library is not None and now - self._checked < RECHECK_SECONDS:
-            return self._library
-        with self._lock:
-            if self._library is not None and now - self._checked < RECHECK_SECONDS:
-                return self._library
-            self._checked = now
-            try:
-                stamp = self._fingerprint()
-                if self._library is None or stamp != self._stamp:
-                    library = load_library(self.content_dir)
-                    for rel, problem in library.problems:
-                        log.warning("content/%s: %s", rel, problem)
-                    self._library, self._stamp = library, stamp
-            except OSError:
-                log.exception("could not read the content folder %s", self.content_dir)
-                if self._library is None:
-                    self._library = Library(problems=[("", "content folder unreadable")])
-            return self._library
+def _library_files(content_dir: Path) -> list[Path]:
+    return [content_dir / "areas.md", *sorted((content_dir / "goals").glob("*.md"))]
 
 
-_caches: dict[Path, LibraryCache] = {}
-_caches_lock = threading.Lock()
+LIBRARY = ContentSource(
+    "goal library", load=load_library, files=_library_files,
+    unreadable=lambda: Library(problems=[("", "content folder unreadable")]),
+)
 
 
-def library_cache(content_dir: Path) -> LibraryCache:
-    """The one cache per content folder in this process (apps in one process share it)."""
-    key = content_dir.resolve()
-    with _caches_lock:
-        if key not in _caches:
-            _caches[key] = LibraryCache(key)
-        return _caches[key]
+def library_cache(content_dir: Path) -> ContentCache[Library]:
+    """The one library cache per content folder in this process (apps in one process
+    share it)."""
+    return LIBRARY.cache(content_dir)
 
 
 def current_library() -> Library:
     """The library for the current app's ``CONTENT_DIR``."""
-    from flask import current_app
-
-    return library_cache(Path(current_app.config["CONTENT_DIR"])).get()
+    return LIBRARY.current()

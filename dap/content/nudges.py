@@ -11,10 +11,7 @@ working); ``flask --app dap content check`` lists every problem and fails CI.
 
 from __future__ import annotations
 
-import logging
 import re
-import threading
-import time
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,9 +20,8 @@ from typing import Any
 import frontmatter
 import yaml
 
-from dap.content.library import RECHECK_SECONDS, SLUG_RE
-
-log = logging.getLogger(__name__)
+from dap.content.cache import ContentCache, ContentSource
+from dap.content.library import SLUG_RE
 
 #: the kinds of nudge, in the order a patron sees them
 KINDS = ("nudge", "cajole", "enthuse")
@@ -175,67 +171,27 @@ def load_nudges(content_dir: Path) -> NudgeSet:
     return nudges
 
 
-class NudgeCache:
-    """The loaded templates, read again when a file changes (looked at every few seconds at
-    most). Thread-safe; a failed reload keeps serving the previous templates."""
-
-    def __init__(self, content_dir: Path) -> None:
-        self.content_dir = content_dir
-        self._lock = threading.Lock()
-        self._nudges: NudgeSet | None = None
-        self._stamp: tuple = ()
-        self._checked = 0.0
-
-    def _fingerprint(self) -> tuple:
-        paths = sorted((self.content_dir / "nudges").glob("*.md"))
-        return tuple((str(p), p.stat().st_mtime_ns, p.stat().st_size) for p in paths if p.exists())
-
-    def get(self) -> NudgeSet:
-        now = time.monotonic()
-        if self._nudges is not None and now - self._checked < RECHECK_SECONDS:
-            return self._nudges
-        with self._lock:
-            if self._nudges is not None and now - self._checked < RECHECK_SECONDS:
-                return self._nudges
-            self._checked = now
-            try:
-                stamp = self._fingerprint()
-                if self._nudges is None or stamp != self._stamp:
-                    nudges = load_nudges(self.content_dir)
-                    for rel, problem in nudges.problems:
-                        log.warning("content/%s: %s", rel, problem)
-                    self._nudges, self._stamp = nudges, stamp
-            except OSError:
-                log.exception("could not read the nudge templates in %s", self.content_dir)
-                if self._nudges is None:
-                    self._nudges = NudgeSet(problems=[("nudges/", "folder unreadable")])
-            return self._nudges
+def _nudge_files(content_dir: Path) -> list[Path]:
+    return sorted((content_dir / "nudges").glob("*.md"))
 
 
-_caches: dict[Path, NudgeCache] = {}
-_caches_lock = threading.Lock()
+NUDGES = ContentSource(
+    "nudge templates", load=load_nudges, files=_nudge_files,
+    unreadable=lambda: NudgeSet(problems=[("nudges/", "folder unreadable")]),
+)
 
 
-def nudge_cache(content_dir: Path) -> NudgeCache:
-    """The one cache per content folder in this process (apps in one process share it)."""
-    key = content_dir.resolve()
-    with _caches_lock:
-        if key not in _caches:
-            _caches[key] = NudgeCache(key)
-        return _caches[key]
-
-
-def _current() -> NudgeSet:
-    from flask import current_app
-
-    return nudge_cache(Path(current_app.config["CONTENT_DIR"])).get()
+def nudge_cache(content_dir: Path) -> ContentCache[NudgeSet]:
+    """The one nudge template cache per content folder in this process (apps in one
+    process share it)."""
+    return NUDGES.cache(content_dir)
 
 
 def nudge_templates(kind: str | None = None) -> list[NudgeTemplate]:
     """The current app's templates, by kind (nudge, cajole, enthuse) then title."""
-    return _current().ordered(kind)
+    return NUDGES.current().ordered(kind)
 
 
 def nudge_template(slug: str) -> NudgeTemplate | None:
     """One of the current app's templates by slug, or None."""
-    return _current().templates.get(slug)
+    return NUDGES.current().templates.get(slug)

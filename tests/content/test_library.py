@@ -193,9 +193,7 @@ def test_library_survives_odd_queries(world, role_client, query):
 
 
 def test_cache_picks_up_changed_files(tmp_path, monkeypatch):
-    import dap.content.library as lib
-
-    monkeypatch.setattr(lib, "RECHECK_SECONDS", 0.0)
+    monkeypatch.setattr("dap.content.cache.RECHECK_SECONDS", 0.0)
     content = make_content(tmp_path, {"hear-what-people-say.md": goal()})
     cache = library_cache(content)
     assert "hear-what-people-say" in cache.get().goals

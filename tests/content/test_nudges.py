@@ -16,6 +16,7 @@ from dap.content.nudges import (
     nudge_templates,
     render_nudge,
 )
+from tests.content.test_baseline import baseline_meta, write_baseline
 from tests.content.test_library import goal, make_content
 
 REAL_CONTENT = ROOT / "content"
@@ -145,7 +146,7 @@ def test_the_cache_reads_changed_files_again(tmp_path, monkeypatch):
     path.write_text(template(title="Long time no see"), encoding="utf-8")
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
-    monkeypatch.setattr("dap.content.nudges.RECHECK_SECONDS", 0.0)
+    monkeypatch.setattr("dap.content.cache.RECHECK_SECONDS", 0.0)
     assert cache.get().templates["been-a-while"].title == "Long time no see"
 
 
@@ -171,6 +172,7 @@ def test_check_command_counts_the_real_templates(runner):
 
 def test_check_command_names_the_nudge_file_and_problem(app, runner, tmp_path):
     content = make_content(tmp_path, {"hear-what-people-say.md": goal()})
+    write_baseline(content, baseline_meta(["listening-online", "writing-for-the-web"]))
     app.config["CONTENT_DIR"] = str(make_nudges(content, {
         "been-a-while.md": template(body="Hello {email}."),
         "well-done.md": template(slug="well-done", kind="enthuse", title="Well done"),
