@@ -42,3 +42,22 @@ def worker_app(database_url: str, at: float) -> Iterator:
             yield app
         finally:
             db.engine.dispose()
+
+
+def scan_in_worker(database_url: str, at: float, target: str, barrier, results) -> None:
+    """In a worker process: run the scan ``target`` (``"module:function"``, called with
+    ``now`` and ``base_url``) at the frozen time ``at``, starting with the others at the
+    barrier; puts how many it sent."""
+    from importlib import import_module
+
+    from dap.clock import now_utc
+    from dap.extensions import db
+
+    module, name = target.split(":")
+    scan = getattr(import_module(module), name)
+    with worker_app(database_url, at):
+        db.session.commit()
+        barrier.wait()
+        sent = scan(now=now_utc(), base_url="http://x")
+        db.session.commit()
+        results.put(sent)

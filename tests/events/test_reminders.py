@@ -14,7 +14,7 @@ from dap.events.models import Event
 from dap.extensions import db
 from dap.nudges.models import EmailState, Notification, NotificationKind, OutboxMessage
 from tests import factories
-from tests.concurrency import at_once, worker_app
+from tests.concurrency import at_once, scan_in_worker
 from tests.conftest import counting_queries, post_form, run_due_at
 from tests.events.conftest import FORM, answer
 
@@ -286,20 +286,9 @@ def test_across_a_clock_change_each_reminder_goes_once_at_the_right_instant(
 # --- two scans at once ------------------------------------------------------------------------
 
 
-def _scan_at_once(database_url: str, at: float, barrier, results) -> None:
-    from dap.clock import now_utc
-    from dap.events.reminders import remind_event_goers
-
-    with worker_app(database_url, at):
-        db.session.commit()
-        barrier.wait()
-        sent = remind_event_goers(now=now_utc(), base_url="http://x")
-        db.session.commit()
-        results.put(sent)
-
-
 def test_two_scans_at_once_send_each_reminder_once(app, going, database_url):
-    outcomes = at_once(_scan_at_once, [(database_url, (START - DAY).timestamp())] * 2)
+    scan = (database_url, (START - DAY).timestamp(), "dap.events.reminders:remind_event_goers")
+    outcomes = at_once(scan_in_worker, [scan, scan])
     assert sum(outcomes) == 2
     assert len(_reminders(app)) == 2
     assert len(_emails(app)) == 2

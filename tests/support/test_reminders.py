@@ -16,7 +16,7 @@ from dap.extensions import db
 from dap.nudges.models import EmailState, Notification, NotificationKind, OutboxMessage
 from dap.support.models import SupportSlot
 from tests import factories
-from tests.concurrency import at_once, worker_app
+from tests.concurrency import at_once, scan_in_worker
 from tests.conftest import counting_queries, post_form, run_due_at
 
 #: the first slot of the published block: Wednesday 17 March 2027, 10:00 GMT (10:00 UTC)
@@ -218,20 +218,9 @@ def test_across_the_clock_change_it_goes_once_at_the_right_instant(app, world, f
 # --- two scans at once ------------------------------------------------------------------------
 
 
-def _scan_at_once(database_url: str, at: float, barrier, results) -> None:
-    from dap.clock import now_utc
-    from dap.support.reminders import remind_support_sessions
-
-    with worker_app(database_url, at):
-        db.session.commit()
-        barrier.wait()
-        sent = remind_support_sessions(now=now_utc(), base_url="http://x")
-        db.session.commit()
-        results.put(sent)
-
-
 def test_two_scans_at_once_send_each_reminder_once(app, booked, database_url):
-    outcomes = at_once(_scan_at_once, [(database_url, (START - DAY).timestamp())] * 2)
+    scan = (database_url, (START - DAY).timestamp(), "dap.support.reminders:remind_support_sessions")
+    outcomes = at_once(scan_in_worker, [scan, scan])
     assert sum(outcomes) == 2
     assert len(_reminders(app)) == 2
     assert len(_emails(app)) == 2
