@@ -521,8 +521,10 @@ def test_a_mail_server_down_for_an_hour_gets_everything_afterwards_once(app, smt
     assert {row.status for row in outbox(app)} == {OutboxStatus.SENT}
 
 
-def test_one_run_keeps_sending_batches_while_any_are_due(app, smtp_server, frozen):
-    """A Monday evening's burst drains in one run, not 200 a minute."""
+def test_one_run_keeps_sending_batches_while_any_are_due(app, frozen):
+    """A Monday evening's burst drains in one run, not 200 a minute (written as .eml
+    files: the batching is under test here, not SMTP)."""
+    app.config["MAIL_URL"] = ""
     app.config["MAIL_RUN_SECONDS"] = 600  # however slow this machine is today
     frozen(T0)
     with app.app_context():
@@ -533,7 +535,7 @@ def test_one_run_keeps_sending_batches_while_any_are_due(app, smtp_server, froze
                                    send_after=T0) for n in range(450)])
         db.session.commit()
     assert deliver(app) == "sent 450, will retry 0, gave up 0"
-    assert len(smtp_server.inbox.received) == 450
+    assert len(list(Path(app.config["OUTBOX_DIR"]).glob("*.eml"))) == 450
     app.config["MAIL_RUN_SECONDS"] = 0  # one batch of 200 only
     with app.app_context():
         store_emails([email_values(to=f"q{n}@example.org", subject="Hi", text="Hello",
