@@ -166,24 +166,31 @@ def preferences_of(user: User) -> dict[Category, Delivery]:
     return {category: delivery_of(chosen, user.id, category) for category in CATEGORIES}
 
 
-def set_preference(user: User, category: Category, delivery: Delivery) -> bool:
-    """Store ``user``'s choice for ``category`` (one atomic upsert). Returns whether it
-    changed anything.
+def _check(wanted: dict[Category, Delivery]) -> None:
+    """:raise DomainError: a choice a category does not offer (naming the category)."""
+    for category, delivery in wanted.items():
+        info = CATEGORIES.get(category)
+        if info is None or delivery not in info.choices:
+            raise DomainError("Choose one of the options offered.", field=category.value)
 
-    :raise DomainError: a choice the category does not offer.
-    """
-    info = CATEGORIES.get(category)
-    if info is None or delivery not in info.choices:
-        raise DomainError("Choose one of the options offered.", field=category.value)
-    if preferences_of(user)[category] is delivery:
-        return False
-    insert = insert_for(db.session)
-    stmt = insert(MessagePreference).values(user_id=user.id, category=category.value,
-                                            delivery=delivery.value, updated_at=now_utc())
-    db.session.execute(stmt.on_conflict_do_update(
-        index_elements=["user_id", "category"],
-        set_={"delivery": delivery.value, "updated_at": now_utc()}))
-    return True
+
+def _store(user: User, wanted: dict[Category, Delivery]) -> list[Category]:
+    """Store the choices that differ from what ``user`` has now: one read, then one upsert
+    statement for all of them. Returns the categories that changed."""
+    current = preferences_of(user)
+    changed = [category for category, delivery in wanted.items()
+               if current[category] is not delivery]
+    if changed:
+        now = now_utc()
+        insert = insert_for(db.session)
+        stmt = insert(MessagePreference.__table__)
+        db.session.execute(
+            stmt.on_conflict_do_update(index_elements=["user_id", "category"],
+                                       set_={"delivery": stmt.excluded.delivery,
+                                             "updated_at": stmt.excluded.updated_at}),
+            [{"user_id": user.id, "category": c.value, "delivery": wanted[c].value,
+              "updated_at": now} for c in changed])
+    return changed
 
 
 def update_preferences(user: User, wanted: dict[Category, Delivery]) -> list[Category]:
@@ -191,12 +198,8 @@ def update_preferences(user: User, wanted: dict[Category, Delivery]) -> list[Cat
 
     :raise DomainError: a choice a category does not offer (nothing is stored).
     """
-    for category, delivery in wanted.items():
-        info = CATEGORIES.get(category)
-        if info is None or delivery not in info.choices:
-            raise DomainError("Choose one of the options offered.", field=category.value)
-    changed = [category for category, delivery in wanted.items()
-               if set_preference(user, category, delivery)]
+    _check(wanted)
+    changed = _store(user, wanted)
     if changed:
         record("account.email_preferences", actor=user, subject=user,
                changed={c.value: wanted[c].value for c in changed})
@@ -276,11 +279,9 @@ def unsubscribe(target: Unsubscribe) -> bool:
     they already were (a link used twice changes nothing and records nothing the second
     time)."""
     categories = list(CATEGORIES) if target.category is Category.ALL else [target.category]
-    changed = False
-    for category in categories:
-        changed = set_preference(target.user, category, Delivery.OFF) or changed
+    changed = _store(target.user, dict.fromkeys(categories, Delivery.OFF))
     if changed:
         record("account.unsubscribed", actor=target.user, subject=target.user,
                category=target.category.value)
     db.session.flush()
-    return changed
+    return bool(changed)
