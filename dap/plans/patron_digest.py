@@ -29,6 +29,7 @@ from dap.insights.activity import last_activities
 from dap.nudges.models import Notification, NotificationKind
 from dap.nudges.notify import Message, send
 from dap.plans.models import CheckIn, GoalStatus, Plan, PlanGoal, Visibility
+from dap.plans.services import is_paused
 from dap.timecap.queries import this_week_of
 
 #: from this local time on Monday
@@ -156,8 +157,7 @@ def _lines(links, people: dict[int, User], mondays: dict[int, date],
         start = datetime.combine(monday - timedelta(days=7), time(0), tzinfo=zone)
         end = datetime.combine(monday, time(0), tzinfo=zone)
         plan = plans.get((cohort_id, user_id))
-        paused = bool(plan and plan.paused_from and plan.paused_until
-                      and plan.paused_from <= monday <= plan.paused_until)
+        paused = plan is not None and is_paused(plan, today=monday)
         activity = latest.get((cohort_id, user_id))
         week = figures.get((user_id, cohort_id))
         quiet = None

@@ -34,6 +34,7 @@ from dap.extensions import db
 from dap.nudges.models import Notification, NotificationKind
 from dap.nudges.notify import Message, send
 from dap.plans.models import CheckIn, Plan
+from dap.plans.services import is_paused
 
 #: how long after the chosen time a rhythm reminder may still go (a scheduler that was
 #: down longer sends no stale reminder)
@@ -100,8 +101,7 @@ def due_reminders(now: datetime) -> list[Due]:
         today = local.date()
         if not cohort.start_date <= today <= cohort.end_date:
             continue
-        if (plan.paused_from is not None and plan.paused_until is not None
-                and plan.paused_from <= today <= plan.paused_until):
+        if is_paused(plan, today=today):
             continue
         monday = today - timedelta(days=today.weekday())
         this_week = {d for d in days[plan.id] if monday <= d <= today}
