@@ -99,7 +99,7 @@ def silences(now: datetime) -> list[Silence]:
         if quiet < timedelta(days=cohort.silent_after_days):
             continue
         silence = Silence(cohort, person, membership_id, since, quiet.days)
-        if f"{silence.key}" not in noticed:
+        if silence.key not in noticed:
             found.append(silence)
     return found
 
