@@ -137,6 +137,7 @@ def configure_blueprints(app: Flask) -> None:
     from dap.accounts.privacy_views import bp as privacy_bp
     from dap.accounts.views import bp as accounts_bp
     from dap.audit.views import bp as audit_bp
+    from dap.baseline.views import bp as baseline_bp
     from dap.cohorts.people_views import bp as people_bp
     from dap.cohorts.views import bp as cohorts_bp
     from dap.content.views import bp as library_bp
@@ -160,6 +161,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(library_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(plans_bp)
+    app.register_blueprint(baseline_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(event_feedback_bp)
     app.register_blueprint(event_recaps_bp)

@@ -6,11 +6,14 @@ documented demo password and must never be used for real accounts.
 
 from __future__ import annotations
 
+import random
 import secrets
 from datetime import timedelta
 
 from dap.accounts.models import User
 from dap.accounts.services import HashParams, hash_password
+from dap.baseline.models import Answer, Assessment, Rating
+from dap.baseline.services import ensure_baseline_checkpoint
 from dap.clock import now_utc
 from dap.cohorts.models import (
     Cohort,
@@ -187,6 +190,8 @@ def load_demo(*, params: HashParams, timezone: str = "Europe/London") -> str:
     _demo_time(cohort, participants[:6])
     _demo_reviews(cohort, participants[:2], patron)
     _demo_endorsements(cohort, participants[0], patron, facilitator)
+    _demo_baseline(cohort, [*participants[1:], managed], facilitator, teams)
+    ensure_baseline_checkpoint(leaders)
     events = _demo_events(cohort, facilitator, participants)
     slots = _demo_support(cohort, facilitator, participants)
     return (f"{goals} plan goals with check-ins, {events} events, {slots} 1:1 slots, "
@@ -446,3 +451,67 @@ def _demo_plans(cohort: Cohort, people: list[User]) -> int:
                 entry.local_date = when.date()
     db.session.flush()
     return made
+
+
+#: what demo participants wrote in the baseline (needs; barriers picked; more on barriers)
+BASELINE_WORDS = [
+    ("Confidence to answer residents on our Facebook page without checking every word.",
+     "time confidence", "Our team inbox fills the day."),
+    ("I'd like to plan posts ahead instead of scrambling on the day.", "time", ""),
+    ("Help turning long web pages into something people can actually read.",
+     "it-restrictions", "Half the tools in the workshop examples are blocked on our laptops."),
+    ("To run an online consultation that more than the usual twenty people answer.",
+     "time it-restrictions", "We can't install anything and the VPN drops video calls."),
+    ("Someone to show me the basics of the shared drive so I stop emailing attachments.",
+     "confidence", ""),
+    ("I need to understand what the team does online so I can back them up.",
+     "time", "Diary is full; I'll do it in short bursts."),
+    ("Ways to hear what people are saying about us before it becomes a complaint.",
+     "it-restrictions access", "My work phone is too old for most apps."),
+    ("A safe way to try things out without it going out under the council's name.",
+     "confidence other", "Worried about getting something wrong in public."),
+    ("", "access", "I only use a computer when I come in to the office."),
+    ("To write a success story of the litter-pick campaign for other teams.", "time", ""),
+]
+
+#: each team's usual starting point per area (the demo's ratings vary around it)
+TEAM_LEVELS = {"Customer Services": 2.2, "Communications": 3.4, "Policy": 2.6,
+               "Senior Management": 2.0}
+
+
+def _demo_baseline(cohort: Cohort, people: list[User], facilitator: User,
+                   teams: dict[str, Team]) -> None:
+    """Sent baselines for ``people`` (the managed one recorded by the facilitator), rated
+    around their team's level, with needs and barriers in their own words; the demo
+    participant has not taken it yet, so signing in shows the invitation."""
+    from dap.content.baseline import current_baseline
+
+    baseline = current_baseline()
+    if not baseline.is_available:
+        return
+    checkpoint = ensure_baseline_checkpoint(cohort)
+    rng = random.Random(9)
+    team_of = {m.user_id: m.team for m in cohort.memberships}
+    sent = now_utc() - timedelta(days=18)
+    for n, person in enumerate(people):
+        assessment = Assessment(checkpoint_id=checkpoint.id, cohort_id=cohort.id,
+                                user_id=person.id, started_at=sent, updated_at=sent,
+                                submitted_at=sent + timedelta(minutes=12),
+                                recorded_by_id=facilitator.id if person.is_managed else None)
+        db.session.add(assessment)
+        db.session.flush()
+        team = team_of.get(person.id)
+        level = TEAM_LEVELS.get(team.name if team else "", 2.5)
+        for area_index, area in enumerate(baseline.areas.values()):
+            lean = (area_index % 3 - 1) * 0.6
+            for statement in area.statements:
+                value = round(level + lean + rng.uniform(-1.2, 1.2))
+                db.session.add(Rating(assessment_id=assessment.id, statement_id=statement.id,
+                                      area=area.slug, value=min(5, max(1, value))))
+        needs, barriers, more = BASELINE_WORDS[n % len(BASELINE_WORDS)]
+        if needs:
+            db.session.add(Answer(assessment_id=assessment.id, question_id="needs", text=needs,
+                                  choices=""))
+        db.session.add(Answer(assessment_id=assessment.id, question_id="barriers", text=more,
+                              choices=barriers))
+    db.session.flush()

@@ -2,6 +2,7 @@
 
 from dap.accounts.models import User, UserSession
 from dap.audit.models import AuditEvent
+from dap.baseline.models import Answer, Assessment, Checkpoint, Rating
 from dap.cohorts.models import Cohort, Invitation, Membership, Organisation, PatronLink, Team
 from dap.events.models import (
     Attendance,
@@ -26,7 +27,8 @@ from dap.support.models import (
 from dap.timecap.models import PlatformDay, WebActivity
 
 __all__ = [
-    "ActionPoint", "SessionNotes", "SupportBooking", "SupportSlot", "SupportWaiter",
+    "ActionPoint", "Answer", "Assessment", "Checkpoint", "Rating",
+    "SessionNotes", "SupportBooking", "SupportSlot", "SupportWaiter",
     "Attendance", "AuditEvent", "CalendarFeed", "CheckIn", "Cohort", "Event", "EventFeedback",
     "EventInvitation", "EventPhoto", "Invitation", "JobRun",
     "Membership", "Notification", "Organisation", "OutboxMessage", "PatronLink", "Plan", "PlanGoal",

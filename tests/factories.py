@@ -115,7 +115,11 @@ def make_world() -> dict:
     patron_link = link_patron(cohort, patron, participant)
     invitation = make_invitation(cohort, make_user(name="Ivy Invited"), CohortRole.PARTICIPANT,
                                  facilitator)
+    from dap.baseline.services import ensure_baseline_checkpoint
+
+    checkpoint = ensure_baseline_checkpoint(cohort)
     return {"organisation": org, "team": team, "cohort": cohort, "admin": admin,
+            "checkpoint": checkpoint,
             "facilitator": facilitator, "patron": patron, "participant": participant,
             "outsider": outsider, "participant_membership": participant_membership,
             "patron_link": patron_link, "invitation": invitation}

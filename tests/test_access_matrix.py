@@ -53,6 +53,7 @@ def plan_writers(status: int) -> dict[str, int]:
 
 
 PLAN = "/cohorts/{cohort}/people/{participant_membership}/plan"
+THEIRS = "/cohorts/{cohort}/people/{participant_membership}/baseline"
 
 #: endpoint -> (method, path with {placeholders} from the world fixture, expected per role)
 MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
@@ -315,6 +316,42 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "emails.unsubscribe_confirm": ("POST", "/unsubscribe/not-a-token", everyone(400)),
     "emails.outbox": ("GET", "/admin/outbox", ADMIN_ONLY),
     "emails.retry": ("POST", "/admin/outbox/999999/retry", {**ADMIN_ONLY, "admin": 404}),
+    # The skills baseline (rules in tests/baseline/): one's own pages, the same pages of
+    # someone else's (readers: their patrons while shared, the managers; answering for
+    # someone else only for a managed participant), and the managers' report and checkpoints.
+    "baseline.overview": ("GET", "/cohorts/{cohort}/baseline", PARTICIPANT_ONLY),
+    "baseline.overview (theirs)": ("GET", THEIRS,
+                                   plan_readers(200)),
+    "baseline.take": ("GET", "/cohorts/{cohort}/baseline/{checkpoint}", participant_only(302)),
+    "baseline.take (theirs)": ("GET", THEIRS + "/{checkpoint}",
+                               plan_writers(302)),
+    "baseline.area": ("GET", "/cohorts/{cohort}/baseline/{checkpoint}/areas/listening-online",
+                      PARTICIPANT_ONLY),
+    "baseline.area (theirs)": ("POST", THEIRS + "/{checkpoint}/areas/listening-online",
+                               plan_writers(302)),
+    "baseline.questions": ("POST", "/cohorts/{cohort}/baseline/{checkpoint}/questions",
+                           participant_only(302)),
+    "baseline.questions (theirs)": ("GET", THEIRS + "/{checkpoint}/questions",
+                                    plan_writers(200)),
+    "baseline.review": ("GET", "/cohorts/{cohort}/baseline/{checkpoint}/review", PARTICIPANT_ONLY),
+    "baseline.review (theirs)": ("GET", THEIRS + "/{checkpoint}/review",
+                                 plan_writers(200)),
+    # nothing rated yet: sending is explained (400)
+    "baseline.submit": ("POST", "/cohorts/{cohort}/baseline/{checkpoint}/submit", participant_only(400)),
+    "baseline.submit (theirs)": ("POST", THEIRS + "/{checkpoint}/submit",
+                                 plan_writers(400)),
+    "baseline.skip": ("POST", "/cohorts/{cohort}/baseline/skip", participant_only(302)),
+    "baseline.sharing": ("POST", "/cohorts/{cohort}/baseline/sharing", participant_only(302)),
+    "baseline.report": ("GET", "/cohorts/{cohort}/baseline/report", MANAGERS),
+    "baseline.report_csv": ("GET", "/cohorts/{cohort}/baseline/report.csv", MANAGERS),
+    "baseline.barriers_csv": ("GET", "/cohorts/{cohort}/baseline/barriers.csv", MANAGERS),
+    # an empty form: no checkpoint chosen (400); the baseline is open, so closing works and
+    # reopening it is a conflict (409)
+    "baseline.open_checkpoint": ("POST", "/cohorts/{cohort}/baseline/checkpoints", managers(400)),
+    "baseline.close_checkpoint": ("POST", "/cohorts/{cohort}/baseline/checkpoints/{checkpoint}/close",
+                                  managers(302)),
+    "baseline.reopen_checkpoint": ("POST", "/cohorts/{cohort}/baseline/checkpoints/{checkpoint}/reopen",
+                                   managers(409)),
     # Privacy and the audit log.
     "privacy.export": ("GET", "/account/export", SIGNED_IN),
     "privacy.delete_account": ("POST", "/account/delete", {**everyone(400), "anonymous": 302}),

@@ -18,6 +18,7 @@ from dap.accounts.models import User, UserSession
 from dap.accounts.services import HashParams, check_password, end_other_sessions
 from dap.audit.queries import entries_for_person
 from dap.audit.services import record
+from dap.baseline import privacy as baseline_privacy
 from dap.clock import now_utc
 from dap.cohorts.models import (
     Cohort,
@@ -95,6 +96,11 @@ COLLECTIONS: dict[str, Sequence[str]] = {
                          "cancel_message"),
     "support_action_points": ("cohort", "session_starts_at", "text", "shared_with_patrons",
                               "goal", "added_by", "added_at"),
+    # the skills baseline: rows from dap.baseline.privacy.export_collections
+    "baseline_ratings": ("cohort", "checkpoint", "submitted_at", "recorded_by_someone_else",
+                         "area", "statement", "rating"),
+    "baseline_answers": ("cohort", "checkpoint", "submitted_at", "recorded_by_someone_else",
+                         "question", "choices", "text"),
     # nudges: rows from dap.nudges.privacy.export_collections
     "notifications": ("cohort", "direction", "kind", "from", "to", "title", "body", "created_at",
                       "read_at", "reaction", "reacted_at"),
@@ -129,6 +135,8 @@ support_bookings.csv  your 1:1 sessions: when, with whom, what you wanted help w
 support_action_points.csv
                       what you agreed in 1:1 sessions (your facilitator's private notes
                       are theirs, not in here), whether your patrons see it, the goal it became
+baseline_ratings.csv  how you rated yourself against each skills statement, at each checkpoint
+baseline_answers.csv  your answers in your own words (needs, how you learn, barriers)
 notifications.csv     your notifications (nudges from your patrons and others), your answers,
                       and the nudges you sent
 
@@ -150,11 +158,11 @@ def export_user_data(user: User) -> bytes:
     collection), one CSV per collection (formula-safe cells) and a README.
 
     Left out on purpose: the password hash, session token hashes, invitation nonces and
-    email bodies (they carry sign-in links). Reads only; at most twenty-seven queries
+    email bodies (they carry sign-in links). Reads only; at most twenty-nine queries
     whatever the number of rows (one per collection, three for the audit events; seven of
     them for plans, see ``dap.plans.privacy.export_collections``; six for events, with the
     photos' files, see ``dap.events.privacy``; two for the time cap; two for 1:1 support;
-    two for notifications and email choices).
+    two for notifications and email choices; two for the skills baseline).
     """
     exported_at = now_utc()
     collections = {
@@ -169,6 +177,7 @@ def export_user_data(user: User) -> bytes:
         **timecap_privacy.export_collections(user),
         **support_privacy.export_collections(user),
         **nudge_privacy.export_collections(user),
+        **baseline_privacy.export_collections(user),
     }
     document = {"exported_at": exported_at, "profile": _profile(user), **collections}
     buffer = io.BytesIO()
@@ -376,7 +385,8 @@ def delete_account(user: User, *, actor: User, password: str, params: HashParams
     (``dap.events.privacy.erase``: recap notes and photos, feedback words, invitations, the
     calendar feed), the words of their web-time log (``dap.timecap.privacy.erase``) and
     what they asked help with when booking 1:1 sessions (``dap.support.privacy.erase``), their
-    notifications and the words of nudges they sent (``dap.nudges.privacy.erase``).
+    notifications and the words of nudges they sent (``dap.nudges.privacy.erase``), and their
+    written answers to the skills baseline (``dap.baseline.privacy.erase``).
     Keeps the row, so records and counts stay
     attributed to "Deleted user". Records ``user.deleted`` (counts
     only, no personal data) and ``membership.removed`` in each cohort. Flushes; the caller
@@ -430,6 +440,7 @@ def delete_account(user: User, *, actor: User, password: str, params: HashParams
     timecap_privacy.erase(user)
     support_privacy.erase(user)
     nudge_privacy.erase(user)
+    baseline_privacy.erase(user)
 
     user.deleted_at = now
     user.is_active = False

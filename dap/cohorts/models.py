@@ -13,6 +13,7 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
     func,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -136,6 +137,10 @@ class Membership(db.Model):
     #: with a reason, audited; their time is still measured
     cap_exempt: Mapped[bool] = mapped_column(default=False, server_default=false())
     cap_exempt_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    #: the participant's skills summary is shown to their patrons (their choice; default on)
+    baseline_shared: Mapped[bool] = mapped_column(default=True, server_default=true())
+    #: the participant chose "not now" when invited to take the baseline (not asked again)
+    baseline_skipped_at: Mapped[datetime | None]
     joined_at: Mapped[datetime] = mapped_column(default=now_utc, server_default=func.now())
     accepted_at: Mapped[datetime | None]
     removed_at: Mapped[datetime | None]

@@ -352,6 +352,9 @@ def create_cohort(settings: CohortSettings, *, actor: User) -> Cohort:
     db.session.add(cohort)
     db.session.flush()
     _make_facilitator(cohort, actor)
+    from dap.baseline.services import ensure_baseline_checkpoint  # local: baseline imports cohorts
+
+    ensure_baseline_checkpoint(cohort)
     record("cohort.created", actor=actor, cohort=cohort, name=cohort.name,
            organisation_id=cohort.organisation_id)
     log.info("cohort %s created by %s", cohort.id, actor.id)

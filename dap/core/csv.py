@@ -52,3 +52,14 @@ def write_csv(rows: Iterable[Sequence[Any] | Mapping[str, Any]], header: Sequenc
         cells = [row.get(name) for name in header] if isinstance(row, Mapping) else row
         writer.writerow([safe_cell(cell) for cell in cells])
     return out.getvalue()
+
+
+def csv_download(body: str, filename: str) -> Any:
+    """A CSV document as a download: UTF-8 with a byte-order mark, so spreadsheet programs
+    read accents and other scripts correctly, and never cached."""
+    from flask import Response
+
+    return Response("\ufeff" + body, mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store",
+    })

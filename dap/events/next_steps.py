@@ -2,9 +2,9 @@
 their dashboard and the kick-off's page show what to do next, each step ticked off as it
 is done.
 
-The steps here: adopt a first goal, and invite a patron. The skills baseline and booking a
-first 1:1 join this list when those parts of the programme land (each adds a ``Step``
-to ``_steps``).
+The steps here: take the skills baseline, adopt a first goal, and invite a patron. Booking
+a first 1:1 joins this list when that part of the programme lands (it adds a ``Step`` to
+``_steps``).
 """
 
 from __future__ import annotations
@@ -84,8 +84,22 @@ def _with_patron(person: User, cohort_ids: list[int]) -> set[int]:
     return set(db.session.scalars(linked.union(invited)))
 
 
-def _steps(cohort: Cohort, *, goals: int, patron: bool) -> list[Step]:
+def _baselines_sent(person: User, cohort_ids: list[int]) -> set[int]:
+    """Cohorts where ``person`` has sent the skills baseline."""
+    from dap.baseline.models import Assessment, Checkpoint, CheckpointKind
+
+    return set(db.session.scalars(
+        select(Assessment.cohort_id).join(Checkpoint, Checkpoint.id == Assessment.checkpoint_id)
+        .where(Assessment.user_id == person.id, Assessment.cohort_id.in_(cohort_ids),
+               Assessment.submitted_at.is_not(None),
+               Checkpoint.kind == CheckpointKind.BASELINE)))
+
+
+def _steps(cohort: Cohort, *, goals: int, patron: bool, baseline: bool) -> list[Step]:
     return [
+        Step("Take your skills baseline",
+             "Ten minutes rating where you are now, so the programme fits what you need.",
+             url_for("baseline.overview", cohort_id=cohort.id), baseline),
         Step("Adopt your first goal",
              "Pick one from the library, or write your own, and make a start this week.",
              url_for("plans.plan", cohort_id=cohort.id), goals > 0),
@@ -97,7 +111,7 @@ def _steps(cohort: Cohort, *, goals: int, patron: bool) -> list[Step]:
 
 def after_kick_off(person: User, *, include_done: bool = False) -> list[NextSteps]:
     """For each cohort whose kick-off ``person`` came to: the next steps, while some remain
-    (``include_done``: also when all are done). Four queries, whatever the number of
+    (``include_done``: also when all are done). Five queries, whatever the number of
     cohorts."""
     kick_offs = kick_offs_attended(person)
     if not kick_offs:
@@ -105,6 +119,7 @@ def after_kick_off(person: User, *, include_done: bool = False) -> list[NextStep
     ids = list(kick_offs)
     goals = _goal_counts(person, ids)
     patron = _with_patron(person, ids)
+    baselines = _baselines_sent(person, ids)
     cohorts = {c.id: c for c in db.session.scalars(select(Cohort).where(Cohort.id.in_(ids)))}
     found = []
     for cohort_id, kick_off in kick_offs.items():
@@ -112,7 +127,8 @@ def after_kick_off(person: User, *, include_done: bool = False) -> list[NextStep
         if cohort.is_archived:
             continue
         steps = NextSteps(cohort, kick_off, _steps(cohort, goals=goals.get(cohort_id, 0),
-                                                   patron=cohort_id in patron))
+                                                   patron=cohort_id in patron,
+                                                   baseline=cohort_id in baselines))
         if steps.remaining or include_done:
             found.append(steps)
     return found

@@ -100,6 +100,7 @@ class NotificationKind(enum.StrEnum):
     SILENT = "silent"  #: to a participant gone quiet: an encouraging word
     PATRON_ALERT = "patron_alert"  #: to a patron: someone you look out for has gone quiet
     PATRON_DIGEST = "patron_digest"  #: to a patron: Monday's summary of last week
+    CHECKPOINT_OPENED = "checkpoint_opened"  #: a skills checkpoint is open to answer
 
 
 class EmailState(enum.StrEnum):

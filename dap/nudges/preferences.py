@@ -75,8 +75,8 @@ CATEGORIES: dict[Category, CategoryInfo] = {
         "goals suggested to you (and review requests, if you review plans).",
         "participant", _USUAL, Delivery.IMMEDIATE),
     Category.REMINDERS: CategoryInfo(
-        "Reminders", "Workshops and 1:1 sessions coming up, and check-ins at the rhythm you "
-        "chose.", "participant", _USUAL, Delivery.IMMEDIATE),
+        "Reminders", "Workshops and 1:1 sessions coming up, check-ins at the rhythm you chose, "
+        "and skills checkpoints to answer.", "participant", _USUAL, Delivery.IMMEDIATE),
     Category.EVENTS: CategoryInfo(
         "Workshops and events", "Invitations, changes, cancellations, a seat freed from the "
         "waiting list, and asking how it went.", "participant", _USUAL, Delivery.IMMEDIATE),
@@ -123,6 +123,7 @@ CATEGORY_OF: dict[NotificationKind, Category] = {
     NotificationKind.SUPPORT_REMINDER: Category.REMINDERS,
     NotificationKind.CHECKIN_REMINDER: Category.REMINDERS,
     NotificationKind.LAST_CHANCE: Category.REMINDERS,
+    NotificationKind.CHECKPOINT_OPENED: Category.REMINDERS,
     NotificationKind.SILENT: Category.ENCOURAGEMENT,
     NotificationKind.PATRON_ALERT: Category.PATRON_ALERTS,
     NotificationKind.PATRON_DIGEST: Category.PATRON_DIGEST,

@@ -12,6 +12,7 @@ from wtforms.fields.choices import SelectChoice
 
 from dap import policy
 from dap.accounts.models import User
+from dap.baseline.services import prompt_for as skills_prompt
 from dap.clock import now_utc
 from dap.content.library import current_library
 from dap.core.forms import ConfirmForm, apply_domain_error, attempt
@@ -121,6 +122,7 @@ def plan(cohort_id: int, membership_id: int | None):
         if seat.role is Role.PATRON else [],
         # someone else's plan: their latest activity (or silence) and what is coming up
         outlook=patrons.outlook_of(seat),
+        skills=skills_prompt(seat.membership) if seat.can_write else None,
     )
 
 

@@ -30,6 +30,20 @@ def _mark(facilitator, world, event_id, user_id, mark="attended"):
     assert response.status_code == 303, response.get_data(as_text=True)[:1000]
 
 
+def _send_baseline(app, client, world) -> None:
+    """Rate every statement and send the baseline, through the pages."""
+    from dap.content.baseline import current_baseline
+
+    with app.app_context():
+        baseline = current_baseline()
+    checkpoint = world["checkpoint"]
+    for slug, area in baseline.areas.items():
+        assert post_form(client, f"/cohorts/{world['cohort']}/baseline/{checkpoint}/areas/{slug}",
+                         {f"rating-{s.id}": "3" for s in area.statements}).status_code == 302
+    assert post_form(client, f"/cohorts/{world['cohort']}/baseline/{checkpoint}/submit"
+                     ).status_code == 302
+
+
 def _dashboard(client) -> str:
     return client.get("/").get_data(as_text=True)
 
@@ -45,19 +59,22 @@ def test_coming_to_the_kick_off_brings_next_steps_that_tick_off(
 
     page = _dashboard(person)
     assert "After the kick-off: your next steps" in page
-    assert "2 of 2 still to do" in page
+    assert "3 of 3 still to do" in page
+    assert f'href="/cohorts/{world["cohort"]}/baseline">Take your skills baseline' in page
     assert f'href="/cohorts/{world["cohort"]}/plan">Adopt your first goal' in page
     assert f'href="/cohorts/{world["cohort"]}/my-patrons">Invite a patron' in page
 
     assert post_form(person, f"/cohorts/{world['cohort']}/plan/goals/new",
                      {"title": "Make a video call to my team"}).status_code in (302, 303)
     page = _dashboard(person)
-    assert "1 of 2 still to do" in page
+    assert "2 of 3 still to do" in page
     assert "<s>Adopt your first goal</s>" in page
 
     assert post_form(person, f"/cohorts/{world['cohort']}/my-patrons",
                      {"name": "Olive Outside", "email": "olive@elsewhere.example"}
                      ).status_code == 302
+    assert "1 of 3 still to do" in _dashboard(person)
+    _send_baseline(app, person, world)
     assert "your next steps" not in _dashboard(person)  # all done: the dashboard moves on
     kick_off_page = person.get(f"/cohorts/{world['cohort']}/events/{event_id}")
     assert "After the kick-off: all done" in kick_off_page.get_data(as_text=True)
