@@ -32,16 +32,16 @@ from pathlib import Path
 import gunicorn_bench
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import delete, event, func, select
+from sqlalchemy import delete, event, func, insert, select
 
 from dap import create_app
 from dap.accounts.models import User
 from dap.accounts.services import HashParams
-from dap.cohorts.models import Cohort, CohortRole, Membership, PatronLink, Team
+from dap.cohorts.models import Cohort, CohortRole, Membership, MembershipStatus, PatronLink, Team
 from dap.demo import DEMO_PASSWORD, load_demo
 from dap.extensions import db
 from dap.plans import services as plan_services
-from dap.plans.models import CheckIn, PlanGoal
+from dap.plans.models import CheckIn, GoalEndorsement, GoalStatus, PlanGoal
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -181,6 +181,7 @@ def paired_ratio(healthz: FlaskClient, client: FlaskClient, path: str, rounds: i
     rounds: on a shared machine the speed drifts within seconds, and two cases measured
     one after the other see different machines. The median round is the figure."""
     ratios: list[float] = []
+    path_rates: list[float] = []
     for _ in range(rounds):
         rates = []
         for who, where, extra in ((healthz, "/healthz", {}), (client, path, request)):
@@ -191,8 +192,10 @@ def paired_ratio(healthz: FlaskClient, client: FlaskClient, path: str, rounds: i
                 n += 1
             rates.append(n / (time.perf_counter() - started))
         ratios.append(rates[1] / rates[0])
+        path_rates.append(rates[1])
     return {"rounds": rounds, "seconds_per_round": seconds,
-            "median": statistics.median(ratios), "low": min(ratios), "high": max(ratios)}
+            "median": statistics.median(ratios), "low": min(ratios), "high": max(ratios),
+            "rps_median": statistics.median(path_rates)}
 
 
 def queries_per_request(client: FlaskClient, path: str, counter: QueryCounter) -> float:
@@ -205,19 +208,26 @@ def queries_per_request(client: FlaskClient, path: str, counter: QueryCounter) -
 
 def seed_plan(*, goals: int, check_ins: int, fresh: bool = False) -> int:
     """Give the demo participant ``goals`` goals and ``check_ins`` check-ins in all (the
-    first goal gets them), adding to what is there unless ``fresh``. Returns the first
-    goal's id."""
+    first open goal gets them), adding to what is there unless ``fresh``. Returns the first
+    open goal's id."""
     cohort = demo_cohort()
     user = db.session.scalars(select(User).where(User.email == "participant@example.org")).one()
     plan = plan_services.plan_for(cohort, user)
     if fresh:
         db.session.execute(delete(CheckIn).where(CheckIn.plan_id == plan.id))
+        # the demo's finished goal has endorsements, which would keep it (a foreign key)
+        db.session.execute(delete(GoalEndorsement).where(GoalEndorsement.goal_id.in_(
+            select(PlanGoal.id).where(PlanGoal.plan_id == plan.id))))
         db.session.execute(delete(PlanGoal).where(PlanGoal.plan_id == plan.id))
     existing = list(db.session.scalars(
         select(PlanGoal).where(PlanGoal.plan_id == plan.id).order_by(PlanGoal.id)))
     for i in range(len(existing), goals):
         existing.append(plan_services.write_goal(plan, actor=user, title=f"Bench goal {i:02d}"))
-    first = existing[0]
+    # The demo finishes the participant's first goal (dap.demo._demo_endorsements, for its
+    # endorsements), and a finished or dropped goal takes no check-ins: the check-in POST
+    # answered 400. So the goal measured (its page, the check-in POST) is the first one
+    # still open, the demo's second goal; with ``fresh`` all are new and it is the first.
+    first = next(g for g in existing if g.status not in (GoalStatus.DONE, GoalStatus.DROPPED))
     have = db.session.scalar(select(func.count()).select_from(CheckIn)
                              .where(CheckIn.plan_id == plan.id)) or 0
     today = datetime.now(UTC).date()
@@ -301,6 +311,15 @@ def member_count(cohort_id: int) -> int:
     ) or 0
 
 
+def participant_count(cohort_id: int) -> int:
+    """Active participants of the cohort."""
+    return db.session.scalar(
+        select(func.count()).select_from(Membership).where(
+            Membership.cohort_id == cohort_id, Membership.role == CohortRole.PARTICIPANT,
+            Membership.status == MembershipStatus.ACTIVE)
+    ) or 0
+
+
 def grow_cohort(members: int) -> int:
     """Add participants to the demo cohort until it has ``members`` members, each linked to
     the demo patron so that the patron's dashboard lists them too. Returns the count."""
@@ -318,6 +337,51 @@ def grow_cohort(members: int) -> int:
         db.session.add(PatronLink(cohort=cohort, patron=patron, participant=person))
     db.session.commit()
     return member_count(cohort.id)
+
+
+def seed_baselines() -> int:
+    """Give every active participant of the demo cohort who has not begun one a submitted
+    baseline: a rating of every statement of ``content/baseline.md`` and an answer to each
+    open question, written with one multi-row INSERT per table (not through the services,
+    which would take a statement per page per person). Returns how many were added."""
+    from dap.baseline import services as baseline_services
+    from dap.baseline.models import Answer, Assessment, Rating
+    from dap.content.baseline import current_baseline
+
+    questionnaire = current_baseline()
+    if not questionnaire.is_available:
+        raise SystemExit(f"bench: content/baseline.md has problems: {questionnaire.problems}")
+    cohort = demo_cohort()
+    checkpoint = baseline_services.ensure_baseline_checkpoint(cohort)
+    begun = select(Assessment.user_id).where(Assessment.checkpoint_id == checkpoint.id)
+    people = db.session.scalars(select(Membership.user_id).where(
+        Membership.cohort_id == cohort.id, Membership.role == CohortRole.PARTICIPANT,
+        Membership.status == MembershipStatus.ACTIVE, Membership.user_id.not_in(begun))).all()
+    if people:
+        now = datetime.now(UTC)
+        db.session.execute(insert(Assessment), [
+            {"checkpoint_id": checkpoint.id, "cohort_id": cohort.id, "user_id": user_id,
+             "started_at": now, "updated_at": now, "submitted_at": now} for user_id in people])
+        made = db.session.execute(select(Assessment.id, Assessment.user_id).where(
+            Assessment.checkpoint_id == checkpoint.id, Assessment.user_id.in_(people))).all()
+        statements = list(questionnaire.statements.values())
+        db.session.execute(insert(Rating), [
+            {"assessment_id": assessment_id, "statement_id": s.id, "area": s.area,
+             "value": 1 + (user_id + n) % 5}
+            for assessment_id, user_id in made for n, s in enumerate(statements)])
+        answers = []
+        for assessment_id, user_id in made:
+            for question in questionnaire.questions.values():
+                # a choices question: two of its choices (one at the end), and its free text
+                choices = [c.id for c in question.choices]
+                picked = choices[user_id % len(choices):][:2] if choices else []
+                writes = question.kind != "choices" or question.free_text
+                answers.append({"assessment_id": assessment_id, "question_id": question.id,
+                                "text": f"Bench answer {user_id}" if writes else "",
+                                "choices": " ".join(picked)})
+        db.session.execute(insert(Answer), answers)
+    db.session.commit()
+    return len(people)
 
 
 def set_cap_exempt(email: str, exempt: bool) -> None:
@@ -439,16 +503,39 @@ def run(seconds: float, database: str, pg_server: str) -> dict:
             ("user list (admin)", "admin", "/admin/users"),
             ("roster (facilitator)", "facilitator", roster_path),
         ]
+        # the facilitators' baseline report and its CSV, every participant with a sent baseline
+        baseline_cases = [
+            ("baseline report (facil.)", "facilitator", f"/cohorts/{cohort_id}/baseline/report"),
+            ("baseline CSV (facil.)", "facilitator", f"/cohorts/{cohort_id}/baseline/report.csv"),
+        ]
+        # Each time the cohort grows, every participant gets a sent baseline before anything
+        # is counted, so that both sizes are alike but for the number of people.
         with app.app_context():
             participants_before = grow_cohort(SMALL_COHORT)
+            seed_baselines()
+            baselines_before = participant_count(cohort_id)
             db.session.remove()
         before = {name: queries_per_request(clients[who], path, counter)
                   for name, who, path in scaling_cases}
+        baseline_before = {name: queries_per_request(clients[who], path, counter)
+                           for name, who, path in baseline_cases}
+        # and how fast they are at each size: against /healthz, interleaved as the heartbeat
+        # (the two sizes are measured about a minute apart, on what may be another machine)
+        baseline_speed_before = {name: paired_ratio(clients["anonymous"], clients[who], path,
+                                                    PAIRED_ROUNDS, PAIRED_SECONDS)
+                                 for name, who, path in baseline_cases}
         with app.app_context():
             participants_after = grow_cohort(LARGE_COHORT)
+            seed_baselines()
+            baselines_after = participant_count(cohort_id)
             db.session.remove()
         after = {name: queries_per_request(clients[who], path, counter)
                  for name, who, path in scaling_cases}
+        baseline_after = {name: queries_per_request(clients[who], path, counter)
+                          for name, who, path in baseline_cases}
+        baseline_speed_after = {name: paired_ratio(clients["anonymous"], clients[who], path,
+                                                   PAIRED_ROUNDS, PAIRED_SECONDS)
+                                for name, who, path in baseline_cases}
         def plan_cases(first_goal: int) -> list[tuple[str, str, str]]:
             return [("my plan (participant)", "participant", plan_path),
                     ("a goal's page", "participant", f"{plan_path}/goals/{first_goal}"),
@@ -506,6 +593,14 @@ def run(seconds: float, database: str, pg_server: str) -> dict:
             "queries_per_request": scaling_rows(event_cases(feed_token, facilitator_token),
                                                 events_before, events_after),
         },
+        "baseline_scaling": {
+            "before": f"{baselines_before} participants with a sent baseline",
+            "after": f"{baselines_after} participants with a sent baseline",
+            "queries_per_request": scaling_rows(baseline_cases, baseline_before, baseline_after),
+            "vs_healthz_interleaved": [
+                {"name": name, "before": baseline_speed_before[name],
+                 "after": baseline_speed_after[name]} for name, _, _ in baseline_cases],
+        },
         "plan_scaling": {
             "before": "5 goals, 10 check-ins", "after": "50 goals, 1,000 check-ins",
             "queries_per_request": scaling_rows(plan_cases(first_goal), plan_before, plan_after),
@@ -541,6 +636,16 @@ def print_report(report: dict) -> None:
     print_scaling(f"as the cohort grows ({s['participants_before']} -> "
                   f"{s['participants_after']} members; the new ones all linked to the demo "
                   "patron)", s["queries_per_request"])
+    b = report["baseline_scaling"]
+    print_scaling(f"for the baseline report as the cohort grows ({b['before']} -> "
+                  f"{b['after']})", b["queries_per_request"])
+    print(f"\nthe same / healthz, interleaved ({PAIRED_ROUNDS} rounds of {PAIRED_SECONDS:g} s "
+          "each): median (lowest-highest), the page's median req/s")
+    for row in b["vs_healthz_interleaved"]:
+        before, after = row["before"], row["after"]
+        print(f"{row['name']:<26} before {before['median']:.3f} ({before['low']:.3f}-"
+              f"{before['high']:.3f}) {before['rps_median']:.0f}/s, after {after['median']:.3f} "
+              f"({after['low']:.3f}-{after['high']:.3f}) {after['rps_median']:.0f}/s")
     p = report["plan_scaling"]
     print_scaling(f"as a plan grows ({p['before']} -> {p['after']})", p["queries_per_request"])
     e = report["event_scaling"]
@@ -620,7 +725,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.server == "gunicorn":
         return 1 if any(r["errors"] for r in report["results"]) else 0
     rows = (report["scaling"]["queries_per_request"] + report["plan_scaling"]["queries_per_request"]
-            + report["event_scaling"]["queries_per_request"])
+            + report["event_scaling"]["queries_per_request"]
+            + report["baseline_scaling"]["queries_per_request"])
     return 1 if any(row["grows"] for row in rows) else 0
 
 
