@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from dap.accounts.models import User
 from dap.audit.services import record
@@ -113,8 +114,12 @@ def open_checkpoint(cohort: Cohort, kind: CheckpointKind, *, actor: User,
     closes_at = _check_closes_at(closes_at, now)
     checkpoint = Checkpoint(cohort_id=cohort.id, kind=kind, opened_at=now,
                             opened_by_id=actor.id, closes_at=closes_at)
-    db.session.add(checkpoint)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # two facilitators at once: one opens it
+            db.session.add(checkpoint)
+    except IntegrityError:
+        raise DomainError(f"The {KIND_LABELS[kind].lower()} was opened a moment ago by "
+                          "someone else.", field="kind") from None
     record("baseline.checkpoint_opened", actor=actor, cohort=cohort, kind=kind.value,
            closes_at=closes_at.isoformat() if closes_at else None)
     _tell_participants(cohort, checkpoint, link=link)

@@ -451,3 +451,25 @@ def test_two_starts_at_once_make_one_assessment(app, world, checkpoint_id):
         db.session.commit()
         assert first.id == second.id
         assert db.session.scalar(select(func.count()).select_from(Assessment)) == 1
+
+
+def test_a_checkpoint_opened_twice_at_once_is_opened_once(app, world, monkeypatch):
+    """The second of two facilitators opening the same checkpoint at the same moment (its
+    check passed before the first one's row existed) is told, not shown an error page."""
+    from dap.accounts.models import User
+    from dap.baseline import services
+    from dap.cohorts.models import Cohort
+    from dap.errors import DomainError
+
+    with app.app_context():
+        cohort = db.session.get(Cohort, world["cohort"])
+        actor = db.session.get(User, world["facilitator"])
+        db.session.add(Checkpoint(cohort_id=cohort.id, kind=CheckpointKind.MIDPOINT))
+        db.session.flush()
+        real = services.checkpoints_of
+        # the first one's row not yet seen by the second's check
+        monkeypatch.setattr(services, "checkpoints_of", lambda c: [real(c)[0]])
+        with pytest.raises(DomainError, match="a moment ago"):
+            services.open_checkpoint(cohort, CheckpointKind.MIDPOINT, actor=actor)
+        assert db.session.scalar(select(func.count()).select_from(Checkpoint).where(
+            Checkpoint.kind == CheckpointKind.MIDPOINT)) == 1
