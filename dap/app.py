@@ -140,6 +140,7 @@ def configure_blueprints(app: Flask) -> None:
     from dap.baseline.views import bp as baseline_bp
     from dap.cohorts.people_views import bp as people_bp
     from dap.cohorts.views import bp as cohorts_bp
+    from dap.community.views import bp as community_bp
     from dap.content.views import bp as library_bp
     from dap.core.views import bp as core_bp
     from dap.events.feedback_views import bp as event_feedback_bp
@@ -162,6 +163,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(baseline_bp)
+    app.register_blueprint(community_bp)
     app.register_blueprint(events_bp)
     app.register_blueprint(event_feedback_bp)
     app.register_blueprint(event_recaps_bp)

@@ -4,6 +4,7 @@ from dap.accounts.models import User, UserSession
 from dap.audit.models import AuditEvent
 from dap.baseline.models import Answer, Assessment, Checkpoint, Rating
 from dap.cohorts.models import Cohort, Invitation, Membership, Organisation, PatronLink, Team
+from dap.community.models import Comment, Kudos, Post, Report
 from dap.events.models import (
     Attendance,
     CalendarFeed,
@@ -29,7 +30,8 @@ from dap.timecap.models import PlatformDay, WebActivity
 __all__ = [
     "ActionPoint", "Answer", "Assessment", "Checkpoint", "Rating",
     "SessionNotes", "SupportBooking", "SupportSlot", "SupportWaiter",
-    "Attendance", "AuditEvent", "CalendarFeed", "CheckIn", "Cohort", "Event", "EventFeedback",
+    "Attendance", "AuditEvent", "Comment", "Kudos", "Post", "Report",
+    "CalendarFeed", "CheckIn", "Cohort", "Event", "EventFeedback",
     "EventInvitation", "EventPhoto", "Invitation", "JobRun",
     "Membership", "Notification", "Organisation", "OutboxMessage", "PatronLink", "Plan", "PlanGoal",
     "PlatformDay", "RecapNote", "Rsvp", "SchedulerLease", "Team", "User", "UserSession", "WebActivity",

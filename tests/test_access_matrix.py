@@ -38,6 +38,8 @@ def participant_only(status: int) -> dict[str, int]:
 
 
 PARTICIPANT_ONLY = participant_only(200)
+#: the cohort feed: its participants and managers (patrons look out for people, not the cohort)
+FEED = {**MANAGERS, "participant": 200}
 
 
 def plan_readers(status: int) -> dict[str, int]:
@@ -352,6 +354,23 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
                                   managers(302)),
     "baseline.reopen_checkpoint": ("POST", "/cohorts/{cohort}/baseline/checkpoints/{checkpoint}/reopen",
                                    managers(409)),
+    # The cohort feed (rules in tests/community/): the cohort's participants and managers;
+    # patrons and others get 404, and so does an unknown post for everyone. An empty post
+    # is a 400.
+    "community.feed": ("GET", "/cohorts/{cohort}/feed", FEED),
+    "community.new_post": ("POST", "/cohorts/{cohort}/feed", {**FEED, "participant": 400,
+                                                               "facilitator": 400, "admin": 400}),
+    "community.reports": ("GET", "/cohorts/{cohort}/feed/reports", MANAGERS),
+    **{f"community.{name}": (method, "/cohorts/{cohort}/feed/999999" + suffix,
+                             {**everyone(404), "anonymous": 302})
+       for name, method, suffix in (
+           ("post", "GET", ""), ("edit", "GET", "/edit"), ("delete", "POST", "/delete"),
+           ("kudos", "POST", "/kudos"), ("answered", "POST", "/answered"),
+           ("comment", "POST", "/comments"), ("delete_comment", "POST", "/comments/1/delete"),
+           ("hide_post", "POST", "/hide"), ("show_post", "POST", "/show"),
+           ("hide_comment", "POST", "/comments/1/hide"),
+           ("show_comment", "POST", "/comments/1/show"),
+           ("report_post", "POST", "/report"), ("report_comment", "POST", "/comments/1/report"))},
     # Privacy and the audit log.
     "privacy.export": ("GET", "/account/export", SIGNED_IN),
     "privacy.delete_account": ("POST", "/account/delete", {**everyone(400), "anonymous": 302}),

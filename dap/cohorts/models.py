@@ -141,6 +141,8 @@ class Membership(db.Model):
     baseline_shared: Mapped[bool] = mapped_column(default=True, server_default=true())
     #: the participant chose "not now" when invited to take the baseline (not asked again)
     baseline_skipped_at: Mapped[datetime | None]
+    #: a participant who volunteers to share their experiences in the cohort feed
+    is_volunteer_sharer: Mapped[bool] = mapped_column(default=False, server_default=false())
     joined_at: Mapped[datetime] = mapped_column(default=now_utc, server_default=func.now())
     accepted_at: Mapped[datetime | None]
     removed_at: Mapped[datetime | None]

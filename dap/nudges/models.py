@@ -101,6 +101,9 @@ class NotificationKind(enum.StrEnum):
     PATRON_ALERT = "patron_alert"  #: to a patron: someone you look out for has gone quiet
     PATRON_DIGEST = "patron_digest"  #: to a patron: Monday's summary of last week
     CHECKPOINT_OPENED = "checkpoint_opened"  #: a skills checkpoint is open to answer
+    MENTION = "mention"  #: someone mentioned you in the cohort feed
+    COMMENT = "comment"  #: someone commented on your post in the cohort feed
+    POST_HIDDEN = "post_hidden"  #: a facilitator hid your post or comment, with the reason
 
 
 class EmailState(enum.StrEnum):

@@ -41,6 +41,7 @@ class Category(enum.StrEnum):
     PATRON_ALERTS = "patron_alerts"
     PATRON_DIGEST = "patron_digest"
     FACILITATOR_ALERTS = "facilitator_alerts"
+    COMMUNITY = "community"
     DIGEST = "digest"  #: the daily digest itself (it goes when there is something in it)
     ALL = "all"  #: in an unsubscribe link (the digest's): every category at once
 
@@ -95,6 +96,9 @@ CATEGORIES: dict[Category, CategoryInfo] = {
     Category.FACILITATOR_ALERTS: CategoryInfo(
         "Asked for help", "A participant answered a nudge with “need help”.", "facilitator",
         _USUAL, Delivery.IMMEDIATE),
+    Category.COMMUNITY: CategoryInfo(
+        "The cohort feed", "Someone mentions you or comments on your post, and a post of "
+        "yours that a facilitator hid, with why.", "participant", _USUAL, Delivery.DAILY),
 }
 
 CHOICE_LABELS = {Delivery.IMMEDIATE: "Email me straight away",
@@ -124,6 +128,9 @@ CATEGORY_OF: dict[NotificationKind, Category] = {
     NotificationKind.CHECKIN_REMINDER: Category.REMINDERS,
     NotificationKind.LAST_CHANCE: Category.REMINDERS,
     NotificationKind.CHECKPOINT_OPENED: Category.REMINDERS,
+    NotificationKind.MENTION: Category.COMMUNITY,
+    NotificationKind.COMMENT: Category.COMMUNITY,
+    NotificationKind.POST_HIDDEN: Category.COMMUNITY,
     NotificationKind.SILENT: Category.ENCOURAGEMENT,
     NotificationKind.PATRON_ALERT: Category.PATRON_ALERTS,
     NotificationKind.PATRON_DIGEST: Category.PATRON_DIGEST,

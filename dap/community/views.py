@@ -1,0 +1,316 @@
+"""The cohort feed's pages (``/cohorts/<id>/feed…``): the feed with its filters, search
+and pages, a post with its comments, and the actions on them. Open to the cohort's active
+participants and managers (``services.can_use_feed``); everyone else gets 404, and so does a
+post deleted, hidden from the viewer, or in another cohort. The rules live in
+dap.community.services."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from dap import policy
+from dap.community import queries, services
+from dap.community.forms import CommentForm, PostForm, ReasonForm
+from dap.community.models import KIND_LABELS, Comment, PostKind
+from dap.content.render import render_markdown
+from dap.core.forms import ConfirmForm, apply_domain_error
+from dap.errors import DomainError
+from dap.extensions import db, limiter
+
+bp = Blueprint("community", __name__)
+
+#: posting and commenting, per person (generous for people, a wall for scripts)
+WRITE_LIMIT = "60 per hour"
+
+
+def _me():
+    return current_user._get_current_object()
+
+
+def _cohort(cohort_id: int):
+    """The cohort, if the viewer may use its feed (404 otherwise); whether they manage it."""
+    cohort = policy.load_cohort(_me(), cohort_id)
+    if not services.can_use_feed(_me(), cohort):
+        abort(404)
+    return cohort, policy.can_manage_cohort(_me(), cohort)
+
+
+def _post(cohort, post_id: int, manager: bool):
+    post = queries.visible_post(cohort, _me(), post_id, manager=manager)
+    if post is None:
+        abort(404)
+    return post
+
+
+def _comment(post, comment_id: int, manager: bool) -> Comment:
+    comment = db.session.get(Comment, comment_id)
+    if (comment is None or comment.post_id != post.id or comment.deleted_at is not None
+            or (comment.is_hidden and not manager and comment.author_id != _me().id)):
+        abort(404)
+    return comment
+
+
+def _kind_filter() -> PostKind | None:
+    raw = request.args.get("kind", "")
+    try:
+        return PostKind(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _feed_page(cohort, manager: bool, *, form: PostForm | None = None, status: int = 200):
+    kind = _kind_filter()
+    search = request.args.get("q", "")[:queries.SEARCH_MAX]
+    cursor = None
+    raw = request.args.get("before", "")
+    if raw:
+        try:
+            cursor = queries.Cursor.decode(raw)
+        except DomainError as error:
+            flash(error.message, "error")
+            status = 400
+    page = queries.feed(cohort, _me(), manager=manager, kind=kind, search=search, before=cursor)
+    return render_template(
+        "community/feed.html", cohort=cohort, page=page, form=form or PostForm(),
+        kinds=KIND_LABELS, kind=kind, search=search, manager=manager, paged=cursor is not None,
+        can_write=not cohort.is_archived, confirm=ConfirmForm()), status
+
+
+@bp.get("/cohorts/<int:cohort_id>/feed")
+@policy.signed_in
+def feed(cohort_id: int):
+    cohort, manager = _cohort(cohort_id)
+    return _feed_page(cohort, manager)
+
+
+def _attempt(form, action) -> bool:
+    try:
+        action()
+    except DomainError as error:
+        db.session.rollback()
+        apply_domain_error(form, error)
+        return False
+    db.session.commit()
+    return True
+
+
+@bp.post("/cohorts/<int:cohort_id>/feed")
+@limiter.limit(WRITE_LIMIT, key_func=lambda: f"feed:{getattr(current_user, 'id', 'anon')}")
+@policy.signed_in
+def new_post(cohort_id: int):
+    cohort, manager = _cohort(cohort_id)
+    form = PostForm()
+    made = []
+    if form.validate_on_submit() and _attempt(form, lambda: made.append(services.create_post(
+            cohort, _me(), kind=PostKind(form.kind.data), body=form.body.data,
+            link_url=form.link_url.data, link_text=form.link_text.data))):
+        flash("Posted to the cohort feed.", "success")
+        return redirect(url_for("community.post", cohort_id=cohort.id, post_id=made[0].id))
+    return _feed_page(cohort, manager, form=form, status=400)
+
+
+def _post_page(cohort, post, manager: bool, *, comment_form=None, edit_form=None,
+               status: int = 200):
+    return render_template(
+        "community/post.html", cohort=cohort, post=post, manager=manager,
+        html=render_markdown(post.body),
+        comments=queries.thread(post, _me(), manager=manager),
+        comment_form=comment_form or CommentForm(), reason_form=ReasonForm(),
+        edit_form=edit_form, can_edit=services.can_edit(post, _me()),
+        kudos=queries.kudos_count(post), mine=services.has_kudos(post, _me()),
+        can_write=not cohort.is_archived, confirm=ConfirmForm(),
+        can_edit_comment=lambda c: services.can_edit(c, _me())), status
+
+
+@bp.get("/cohorts/<int:cohort_id>/feed/<int:post_id>")
+@policy.signed_in
+def post(cohort_id: int, post_id: int):
+    cohort, manager = _cohort(cohort_id)
+    return _post_page(cohort, _post(cohort, post_id, manager), manager)
+
+
+@bp.route("/cohorts/<int:cohort_id>/feed/<int:post_id>/edit", methods=["GET", "POST"])
+@policy.signed_in
+def edit(cohort_id: int, post_id: int):
+    cohort, manager = _cohort(cohort_id)
+    found = _post(cohort, post_id, manager)
+    if found.author_id != _me().id:
+        abort(404)  # someone else's post: as if there were no such page
+    form = PostForm(obj=found) if request.method == "GET" else PostForm()
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            try:
+                services.edit_post(found, _me(), cohort, kind=PostKind(form.kind.data),
+                                   body=form.body.data, link_url=form.link_url.data,
+                                   link_text=form.link_text.data)
+            except DomainError as error:
+                db.session.rollback()
+                apply_domain_error(form, error)
+                status = 409 if error.code == "too_late" else 400
+            else:
+                db.session.commit()
+                flash("Post updated.", "success")
+                return redirect(url_for("community.post", cohort_id=cohort.id, post_id=found.id))
+    return render_template("community/edit.html", cohort=cohort, post=found, form=form,
+                           can_edit=services.can_edit(found, _me())), status
+
+
+def _action(cohort, post, manager: bool, action, *, done: str, form=None, anchor: str = ""):
+    """Run a button's action on a post page: back to the post with ``done`` flashed, or
+    the post page again with the reason (409 when the state says no, 400 otherwise)."""
+    if not (form or ConfirmForm()).validate_on_submit():
+        for messages in (form.errors.values() if form is not None else [["The form had "
+                         "expired. Please try again."]]):
+            for message in messages:
+                flash(message, "error")
+        return _post_page(cohort, post, manager, status=400)
+    try:
+        action()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        status = 409 if error.code in ("already", "too_late") else 400
+        return _post_page(cohort, post, manager, status=status)
+    db.session.commit()
+    if done:
+        flash(done, "success")
+    return redirect(url_for("community.post", cohort_id=cohort.id, post_id=post.id,
+                            _anchor=anchor or None))
+
+
+@bp.post("/cohorts/<int:cohort_id>/feed/<int:post_id>/delete")
+@policy.signed_in
+def delete(cohort_id: int, post_id: int):
+    cohort, manager = _cohort(cohort_id)
+    found = _post(cohort, post_id, manager)
+    if found.author_id != _me().id:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.delete_post(found, _me())
+    db.session.commit()
+    flash("Your post is deleted.", "success")
+    return redirect(url_for("community.feed", cohort_id=cohort.id))
+
+
+@bp.post("/cohorts/<int:cohort_id>/feed/<int:post_id>/kudos")
+@policy.signed_in
+def kudos(cohort_id: int, post_id: int):
+    cohort, manager = _cohort(cohort_id)
+    found = _post(cohort, post_id, manager)
+    take_back = request.form.get("take_back") == "yes"
+    return _action(cohort, found, manager,
+                   (lambda: services.take_back_kudos(found, _me())) if take_back
+                   else (lambda: services.give_kudos(found, _me(), cohort)),
+                   done="", anchor="kudos")
+
+
+@bp.post("/cohorts/<int:cohort_id>/feed/<int:post_id>/answered")
+@policy.signed_in
+def answered(cohort_id: int, post_id: int):
+    cohort, manager = _cohort(cohort_id)
+    found = _post(cohort, post_id, manager)
+    undo = request.form.get("answered") == "no"
+    return _action(cohort, found, manager, lambda: services.mark_answered(
+        found, _me(), cohort, answered=not undo),
+        done="Marked as not answered yet." if undo else "Marked as answered.")
+
+
+@bp.post("/cohorts/<int:cohort_id>/feed/<int:post_id>/comments")
+@limiter.limit(WRITE_LIMIT, key_func=lambda: f"feed:{getattr(current_user, 'id', 'anon')}")
+@policy.signed_in
+def comment(cohort_id: int, post_id: int):
+    cohort, manager = _cohort(cohort_id)
+    found = _post(cohort, post_id, manager)
+    form = CommentForm()
+    made = []
+    if form.validate_on_submit() and _attempt(form, lambda: made.append(
+            services.add_comment(found, _me(), cohort, form.body.data))):
+        return redirect(url_for("community.post", cohort_id=cohort.id, post_id=found.id,
+                                _anchor=f"comment-{made[0].id}"))
+    return _post_page(cohort, found, manager, comment_form=form, status=400)
+
+
+@bp.post("/cohorts/<int:cohort_id>/feed/<int:post_id>/comments/<int:comment_id>/delete")
+@policy.signed_in
+def delete_comment(cohort_id: int, post_id: int, comment_id: int):
+    cohort, manager = _cohort(cohort_id)
+    found = _post(cohort, post_id, manager)
+    item = _comment(found, comment_id, manager)
+    if item.author_id != _me().id:
+        abort(404)
+    return _action(cohort, found, manager, lambda: services.delete_comment(item, _me()),
+                   done="Your comment is deleted.", anchor="comments")
+
+
+def _moderate(cohort_id: int, post_id: int, comment_id: int | None, verb: str):
+    cohort, manager = _cohort(cohort_id)
+    if not manager:
+        abort(404)
+    found = _post(cohort, post_id, manager)
+    item = _comment(found, comment_id, manager) if comment_id is not None else found
+    what = "comment" if comment_id is not None else "post"
+    if verb == "hide":
+        form = ReasonForm()
+        return _action(cohort, found, manager,
+                       lambda: services.hide(item, _me(), cohort, form.reason.data),
+                       form=form, done=f"The {what} is hidden; its author sees why.")
+    return _action(cohort, found, manager, lambda: services.unhide(item, _me(), cohort),
+                   done=f"The {what} is shown again.")
+
+
+@bp.post("/cohorts/<int:cohort_id>/feed/<int:post_id>/hide")
+@policy.signed_in
+def hide_post(cohort_id: int, post_id: int):
+    return _moderate(cohort_id, post_id, None, "hide")
+
+
+@bp.post("/cohorts/<int:cohort_id>/feed/<int:post_id>/show")
+@policy.signed_in
+def show_post(cohort_id: int, post_id: int):
+    return _moderate(cohort_id, post_id, None, "show")
+
+
+@bp.post("/cohorts/<int:cohort_id>/feed/<int:post_id>/comments/<int:comment_id>/hide")
+@policy.signed_in
+def hide_comment(cohort_id: int, post_id: int, comment_id: int):
+    return _moderate(cohort_id, post_id, comment_id, "hide")
+
+
+@bp.post("/cohorts/<int:cohort_id>/feed/<int:post_id>/comments/<int:comment_id>/show")
+@policy.signed_in
+def show_comment(cohort_id: int, post_id: int, comment_id: int):
+    return _moderate(cohort_id, post_id, comment_id, "show")
+
+
+def _report(cohort_id: int, post_id: int, comment_id: int | None):
+    cohort, manager = _cohort(cohort_id)
+    found = _post(cohort, post_id, manager)
+    item = _comment(found, comment_id, manager) if comment_id is not None else found
+    form = ReasonForm()
+    return _action(cohort, found, manager,
+                   lambda: services.report(item, _me(), cohort, form.reason.data), form=form,
+                   done="Thank you. The cohort's facilitators will look at it.")
+
+
+@bp.post("/cohorts/<int:cohort_id>/feed/<int:post_id>/report")
+@policy.signed_in
+def report_post(cohort_id: int, post_id: int):
+    return _report(cohort_id, post_id, None)
+
+
+@bp.post("/cohorts/<int:cohort_id>/feed/<int:post_id>/comments/<int:comment_id>/report")
+@policy.signed_in
+def report_comment(cohort_id: int, post_id: int, comment_id: int):
+    return _report(cohort_id, post_id, comment_id)
+
+
+@bp.get("/cohorts/<int:cohort_id>/feed/reports")
+@policy.signed_in
+def reports(cohort_id: int):
+    cohort = policy.load_cohort(_me(), cohort_id, manage=True)
+    return render_template("community/reports.html", cohort=cohort,
+                           reports=queries.open_reports(cohort), reason_form=ReasonForm())
