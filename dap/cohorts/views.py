@@ -10,6 +10,8 @@ from dap.accounts.services import timezone_names
 from dap.cohorts import services
 from dap.cohorts.forms import AddFacilitatorForm, CohortForm, OrganisationForm, TeamForm
 from dap.cohorts.models import Cohort, CohortRole, Membership, MembershipStatus, Organisation, Team
+from dap.community import queries as community_queries
+from dap.community.services import can_use_feed
 from dap.content.render import render_markdown
 from dap.core.forms import ConfirmForm, attempt
 from dap.extensions import db
@@ -285,6 +287,9 @@ def _home_page(cohort: Cohort, status: int = 200):
         can_manage=policy.can_manage_cohort(current_user, cohort), confirm=ConfirmForm(),
         patron_of=looked_after(current_user, cohort.id)
         if mine is not None and mine.role is CohortRole.PATRON else [],
+        # featured success stories, for the people the feed is for
+        stories=community_queries.stories(cohort, featured_only=True, limit=3)
+        if can_use_feed(_me(), cohort) else [],
     ), status
 
 

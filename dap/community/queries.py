@@ -162,3 +162,78 @@ def open_reports(cohort: Cohort) -> list[tuple[Report, Post | None, Comment | No
 def kudos_count(post: Post) -> int:
     return db.session.scalar(select(func.count()).select_from(Kudos).where(
         Kudos.post_id == post.id)) or 0
+
+
+# --- success stories and contributors ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoryView:
+    post: Post
+    html: object
+    cohort_name: str
+    #: from another cohort of the organisation (shared by its author)
+    elsewhere: bool
+
+
+def stories(cohort: Cohort, *, featured_only: bool = False, limit: int = 50) -> list[StoryView]:
+    """Success stories to show in ``cohort``: its own (featured first, then newest), and
+    unless ``featured_only`` those its organisation's other cohorts' authors chose to share
+    (not from archived cohorts). Never deleted or hidden ones. One query."""
+    own = Post.cohort_id == cohort.id
+    criteria = [Post.story_at.is_not(None), Post.deleted_at.is_(None), Post.hidden_at.is_(None)]
+    if featured_only:
+        criteria += [own, Post.featured_at.is_not(None)]
+    else:
+        criteria.append(or_(own, and_(Post.shared_across_at.is_not(None),
+                                      Cohort.organisation_id == cohort.organisation_id,
+                                      Cohort.is_archived.is_(False))))
+    rows = db.session.execute(
+        select(Post, Cohort.name).join(Post.author).options(contains_eager(Post.author))
+        .join(Cohort, Cohort.id == Post.cohort_id).where(*criteria)
+        .order_by((Post.cohort_id != cohort.id), Post.featured_at.is_(None),
+                  Post.story_at.desc(), Post.id.desc())
+        .limit(limit)).unique().all()
+    return [StoryView(post=p, html=render_markdown(p.body), cohort_name=name,
+                      elsewhere=p.cohort_id != cohort.id) for p, name in rows]
+
+
+@dataclass(frozen=True)
+class Contributor:
+    user: User
+    volunteer: bool
+    posts: int
+    stories: int
+    comments: int
+    last_shared: datetime | None
+
+
+def contributors(cohort: Cohort) -> list[Contributor]:
+    """Who shared what, and when: each active participant of the cohort with their posts,
+    stories and comments still up (not deleted or hidden) and when they last shared,
+    volunteers first, then the most recent sharers. Three queries."""
+    from dap.cohorts.models import CohortRole, Membership, MembershipStatus
+
+    up = [Post.cohort_id == cohort.id, Post.deleted_at.is_(None), Post.hidden_at.is_(None)]
+    posts = {row[0]: row[1:] for row in db.session.execute(
+        select(Post.author_id, func.count(), func.count(Post.story_at), func.max(Post.created_at))
+        .where(*up).group_by(Post.author_id))}
+    comments = {row[0]: row[1:] for row in db.session.execute(
+        select(Comment.author_id, func.count(), func.max(Comment.created_at))
+        .join(Post, Post.id == Comment.post_id)
+        .where(*up, Comment.deleted_at.is_(None), Comment.hidden_at.is_(None))
+        .group_by(Comment.author_id))}
+    people = db.session.execute(
+        select(User, Membership.is_volunteer_sharer).join(Membership, Membership.user_id == User.id)
+        .where(Membership.cohort_id == cohort.id, Membership.role == CohortRole.PARTICIPANT,
+               Membership.status == MembershipStatus.ACTIVE)).all()
+    found = []
+    for user, volunteer in people:
+        n_posts, n_stories, last_post = posts.get(user.id, (0, 0, None))
+        n_comments, last_comment = comments.get(user.id, (0, None))
+        last = max((t for t in (last_post, last_comment) if t is not None), default=None)
+        found.append(Contributor(user=user, volunteer=volunteer, posts=n_posts,
+                                 stories=n_stories, comments=n_comments, last_shared=last))
+    return sorted(found, key=lambda c: (
+        not c.volunteer, c.last_shared is None,
+        -c.last_shared.timestamp() if c.last_shared else 0.0, c.user.name))

@@ -340,3 +340,117 @@ def report(item: Post | Comment, reporter: User, cohort: Cohort, reason: str | N
         raise DomainError("You have reported this already; a facilitator will look at it.",
                           code="already") from None
     return found
+
+
+def edit_comment(comment: Comment, actor: User, cohort: Cohort, body: str | None, *,
+                 now: datetime | None = None) -> None:
+    """Change one's own comment within the window.
+
+    :raise DomainError: (code ``too_late``) after the window or once hidden; else as
+        ``add_comment``.
+    """
+    now = now or now_utc()
+    _writable(cohort)
+    if not can_edit(comment, actor, now=now):
+        raise DomainError("Comments can be changed for 24 hours after posting (and not once "
+                          "a facilitator has hidden them).", code="too_late")
+    _check_body_length(body, COMMENT_MAX, "A comment")
+    comment.body = _body(body, max_len=COMMENT_MAX, label="a comment")
+    comment.edited_at = now
+
+
+def dismiss_report(found: Report, actor: User, *, now: datetime | None = None) -> None:
+    """A facilitator looked and keeps the post or comment as it is."""
+    if found.resolved_at is not None:
+        raise DomainError("This report has been dealt with already.", code="already")
+    found.resolved_at, found.resolved_by_id = now or now_utc(), actor.id
+
+
+# --- success stories ---------------------------------------------------------------------------
+
+
+def mark_story(post: Post, actor: User, cohort: Cohort, *, story: bool = True,
+               now: datetime | None = None) -> None:
+    """Its author or a facilitator marks a post as a success story (or not any more, which
+    also ends its featuring and its sharing with other cohorts).
+
+    :raise DomainError: for anyone else, a hidden post, or an archived cohort.
+    """
+    _writable(cohort)
+    if post.author_id != actor.id and not policy.can_manage_cohort(actor, cohort):
+        raise DomainError("Only the author, or a facilitator, can mark a success story.")
+    if post.is_hidden:
+        raise DomainError("A hidden post cannot be a success story.")
+    if story:
+        post.story_at = post.story_at or now or now_utc()
+    else:
+        post.story_at = post.featured_at = post.shared_across_at = None
+        post.featured_by_id = None
+
+
+def feature(post: Post, actor: User, cohort: Cohort, *, featured: bool = True,
+            now: datetime | None = None) -> None:
+    """A facilitator features a success story on the cohort's page (or stops).
+
+    :raise DomainError: for a post that is not a story, or a hidden one.
+    """
+    _writable(cohort)
+    if featured and post.story_at is None:
+        raise DomainError("Mark it as a success story first.")
+    if featured and post.is_hidden:
+        raise DomainError("A hidden post cannot be featured.")
+    post.featured_at = (now or now_utc()) if featured else None
+    post.featured_by_id = actor.id if featured else None
+    record("community.story_featured" if featured else "community.story_unfeatured",
+           actor=actor, cohort=cohort, subject=post.author, post_id=post.id)
+
+
+def share_across(post: Post, actor: User, cohort: Cohort, *, shared: bool = True,
+                 now: datetime | None = None) -> None:
+    """The author agrees to show their success story to the other cohorts of the
+    organisation (or takes that back). Only the author can consent.
+
+    :raise DomainError: for anyone else, or a post that is not a story.
+    """
+    _writable(cohort)
+    if post.author_id != actor.id:
+        raise DomainError("Only the author can share their story with other cohorts.")
+    if shared and post.story_at is None:
+        raise DomainError("Mark it as a success story first.")
+    post.shared_across_at = (now or now_utc()) if shared else None
+
+
+# --- volunteers and goals ----------------------------------------------------------------------
+
+
+def set_volunteer(membership: Membership, volunteer: bool) -> None:
+    """A participant says they volunteer to share their experiences as they go."""
+    if membership.role is not CohortRole.PARTICIPANT:
+        raise DomainError("Participants volunteer to share their experiences.")
+    membership.is_volunteer_sharer = volunteer
+
+
+def share_goal(goal, author: User, cohort: Cohort, *, now: datetime | None = None) -> Post:
+    """Share one's own finished goal to the feed as a success story, in one click: the
+    goal's title and reflection become the post (editable for 24 hours). Sharing the same
+    goal again returns the post already shared.
+
+    :raise DomainError: for a goal that is not finished, or someone else's.
+    """
+    from dap.plans.models import GoalStatus
+
+    _writable(cohort)
+    if goal.plan.participant_id != author.id or goal.plan.cohort_id != cohort.id:
+        raise DomainError("You can share your own finished goals.")
+    if goal.status is not GoalStatus.DONE:
+        raise DomainError("Finish the goal first; then share how it went.")
+    existing = db.session.scalars(select(Post).where(
+        Post.goal_id == goal.id, Post.deleted_at.is_(None))).first()
+    if existing is not None:
+        return existing
+    reflection = goal.reflection.strip() or "Done!"
+    body = f"**I finished: {goal.title}**\n\n{reflection}"
+    post = create_post(cohort, author, kind=PostKind.STORY, body=body[:BODY_MAX], now=now)
+    post.goal_id = goal.id
+    post.story_at = post.created_at
+    return post

@@ -12,7 +12,7 @@ from flask_login import current_user
 from dap import policy
 from dap.community import queries, services
 from dap.community.forms import CommentForm, PostForm, ReasonForm
-from dap.community.models import KIND_LABELS, Comment, PostKind
+from dap.community.models import KIND_LABELS, Comment, PostKind, Report
 from dap.content.render import render_markdown
 from dap.core.forms import ConfirmForm, apply_domain_error
 from dap.errors import DomainError
@@ -313,4 +313,149 @@ def report_comment(cohort_id: int, post_id: int, comment_id: int):
 def reports(cohort_id: int):
     cohort = policy.load_cohort(_me(), cohort_id, manage=True)
     return render_template("community/reports.html", cohort=cohort,
-                           reports=queries.open_reports(cohort), reason_form=ReasonForm())
+                           reports=queries.open_reports(cohort), confirm=ConfirmForm())
+
+
+@bp.post("/cohorts/<int:cohort_id>/feed/reports/<int:report_id>/dismiss")
+@policy.signed_in
+def dismiss_report(cohort_id: int, report_id: int):
+    cohort = policy.load_cohort(_me(), cohort_id, manage=True)
+    found = db.session.get(Report, report_id)
+    if found is None or found.cohort_id != cohort.id:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.dismiss_report(found, _me())
+    except DomainError as error:
+        abort(409, description=error.message)
+    db.session.commit()
+    flash("Report closed; the post or comment stays as it is.", "success")
+    return redirect(url_for("community.reports", cohort_id=cohort.id))
+
+
+@bp.route("/cohorts/<int:cohort_id>/feed/<int:post_id>/comments/<int:comment_id>/edit",
+          methods=["GET", "POST"])
+@policy.signed_in
+def edit_comment(cohort_id: int, post_id: int, comment_id: int):
+    cohort, manager = _cohort(cohort_id)
+    found = _post(cohort, post_id, manager)
+    item = _comment(found, comment_id, manager)
+    if item.author_id != _me().id:
+        abort(404)
+    form = CommentForm(obj=item) if request.method == "GET" else CommentForm()
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            try:
+                services.edit_comment(item, _me(), cohort, form.body.data)
+            except DomainError as error:
+                db.session.rollback()
+                apply_domain_error(form, error)
+                status = 409 if error.code == "too_late" else 400
+            else:
+                db.session.commit()
+                flash("Comment updated.", "success")
+                return redirect(url_for("community.post", cohort_id=cohort.id,
+                                        post_id=found.id, _anchor=f"comment-{item.id}"))
+    return render_template("community/edit_comment.html", cohort=cohort, post=found,
+                           comment=item, form=form,
+                           can_edit=services.can_edit(item, _me())), status
+
+
+@bp.post("/cohorts/<int:cohort_id>/feed/<int:post_id>/story")
+@policy.signed_in
+def story(cohort_id: int, post_id: int):
+    cohort, manager = _cohort(cohort_id)
+    found = _post(cohort, post_id, manager)
+    undo = request.form.get("story") == "no"
+    return _action(cohort, found, manager, lambda: services.mark_story(
+        found, _me(), cohort, story=not undo),
+        done="No longer a success story." if undo else "Marked as a success story.")
+
+
+@bp.post("/cohorts/<int:cohort_id>/feed/<int:post_id>/feature")
+@policy.signed_in
+def feature(cohort_id: int, post_id: int):
+    cohort, manager = _cohort(cohort_id)
+    if not manager:
+        abort(404)
+    found = _post(cohort, post_id, manager)
+    undo = request.form.get("featured") == "no"
+    return _action(cohort, found, manager, lambda: services.feature(
+        found, _me(), cohort, featured=not undo),
+        done="No longer featured." if undo else "Featured on the cohort's page.")
+
+
+@bp.post("/cohorts/<int:cohort_id>/feed/<int:post_id>/share-across")
+@policy.signed_in
+def share_across(cohort_id: int, post_id: int):
+    cohort, manager = _cohort(cohort_id)
+    found = _post(cohort, post_id, manager)
+    undo = request.form.get("shared") == "no"
+    return _action(cohort, found, manager, lambda: services.share_across(
+        found, _me(), cohort, shared=not undo),
+        done=("Only this cohort sees it now." if undo
+              else f"The other cohorts of {cohort.organisation.name} can read your story."))
+
+
+@bp.get("/cohorts/<int:cohort_id>/stories")
+@policy.signed_in
+def stories(cohort_id: int):
+    cohort, manager = _cohort(cohort_id)
+    return render_template("community/stories.html", cohort=cohort,
+                           stories=queries.stories(cohort), manager=manager)
+
+
+@bp.get("/cohorts/<int:cohort_id>/feed/contributors")
+@policy.signed_in
+def contributors(cohort_id: int):
+    cohort, manager = _cohort(cohort_id)
+    if not cohort.is_volunteer:
+        abort(404)
+    return render_template("community/contributors.html", cohort=cohort,
+                           contributors=queries.contributors(cohort), manager=manager,
+                           me=policy.active_membership(_me(), cohort.id),
+                           confirm=ConfirmForm())
+
+
+@bp.post("/cohorts/<int:cohort_id>/feed/volunteer")
+@policy.signed_in
+def volunteer(cohort_id: int):
+    cohort = policy.load_cohort(_me(), cohort_id)
+    membership = policy.require_participant(_me(), cohort)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    yes = request.form.get("volunteer") != "no"
+    services.set_volunteer(membership, yes)
+    db.session.commit()
+    flash("Thank you for volunteering to share as you go." if yes
+          else "You are no longer listed as a volunteer sharer.", "success")
+    return redirect(url_for("community.contributors", cohort_id=cohort.id)
+                    if cohort.is_volunteer else url_for("community.feed", cohort_id=cohort.id))
+
+
+@bp.post("/cohorts/<int:cohort_id>/plan/goals/<int:goal_id>/share")
+@limiter.limit(WRITE_LIMIT, key_func=lambda: f"feed:{getattr(current_user, 'id', 'anon')}")
+@policy.signed_in
+def share_goal(cohort_id: int, goal_id: int):
+    """One click on a finished goal's page: it becomes a success story in the feed."""
+    from dap.plans.models import PlanGoal
+
+    cohort = policy.load_cohort(_me(), cohort_id)
+    policy.require_participant(_me(), cohort)
+    goal = db.session.get(PlanGoal, goal_id)
+    if goal is None or goal.plan.participant_id != _me().id or goal.plan.cohort_id != cohort.id:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        made = services.share_goal(goal, _me(), cohort)
+    except DomainError as error:
+        db.session.rollback()
+        abort(400, description=error.message)
+    db.session.commit()
+    flash("Shared with your cohort as a success story. You can change the words for 24 hours.",
+          "success")
+    return redirect(url_for("community.post", cohort_id=cohort.id, post_id=made.id))

@@ -221,6 +221,7 @@ def _goal_page(seat: Seat, goal: PlanGoal, *, status: int = 200, edit_form=None,
         edit_form=edit_form, check_in_form=check_in_form or CheckInForm(formdata=None),
         done_form=done_form,
         status_form=status_form, closed=goal.status in (GoalStatus.DONE, GoalStatus.DROPPED),
+        csrf_form=ConfirmForm(),
     ), status
 
 

@@ -32,17 +32,6 @@ def post_id_of(response) -> int:
     return int(re.search(r"/feed/(\d+)$", response.location).group(1))
 
 
-@pytest.fixture
-def other_participant(app, world, login_as):
-    """A second participant of the world's cohort: (user id, signed-in client)."""
-    with app.app_context():
-        cohort = db.session.get(Cohort, world["cohort"])
-        person = factories.make_user(name="Jordan Lee")
-        factories.add_member(cohort, person, CohortRole.PARTICIPANT)
-        db.session.commit()
-        return person.id, login_as(person)
-
-
 def notifications(app, kind: NotificationKind) -> list[tuple[int, str]]:
     with app.app_context():
         return [(n.user_id, n.title) for n in db.session.scalars(
