@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from dap import policy
@@ -13,7 +13,7 @@ from dap.events import recaps
 from dap.events.forms import PhotoForm, RecapNoteForm
 from dap.events.models import Event, EventPhoto
 from dap.extensions import db
-from dap.media import images, storage
+from dap.media import images, uploads
 from dap.timecap.gate import allowed_when_capped, not_a_page
 
 bp = Blueprint("event_recaps", __name__)
@@ -133,15 +133,8 @@ def photo(cohort_id: int, event_id: int, photo_id: int, variant: str):
     was re-encoded as, never sniffed, never a document that can run script."""
     cohort, event = policy.load_cohort_event(current_user, cohort_id, event_id)
     found = _load_photo(event, photo_id)
-    ext = images.EXTENSIONS[found.format]
-    path = storage.path_of(found.key, ext if variant == "photo" else f"thumb.{ext}")
-    if not path.is_file():
+    response = uploads.send_image(found.key, found.format, thumb=variant == "thumb",
+                                  download_name=f"event-{event.id}-photo-{found.id}")
+    if response is None:
         abort(404)
-    response = send_file(path, mimetype=images.CONTENT_TYPES[found.format], conditional=True,
-                         max_age=86400, download_name=f"event-{event.id}-photo-{found.id}.{ext}")
-    response.headers["Content-Disposition"] = (
-        f'inline; filename="event-{event.id}-photo-{found.id}.{ext}"')
-    response.headers["Cache-Control"] = "private, max-age=86400"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import IO
 
-from flask import after_this_request, has_request_context
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
@@ -24,7 +22,7 @@ from dap.clock import now_utc
 from dap.errors import DomainError
 from dap.events.models import Event, EventPhoto, RecapNote
 from dap.extensions import db
-from dap.media import images, storage
+from dap.media import uploads
 from dap.text import clean_text
 
 NOTE_MAX = 10_000
@@ -101,13 +99,8 @@ def facilitator_ids(cohort_id: int) -> set[int]:
 # --- photos -------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Upload:
-    """One file as it arrived: the name its owner gave it (only ever shown back to them,
-    never used as a path) and its contents."""
-
-    filename: str
-    stream: IO[bytes]
+#: one file as it arrived (dap.media.uploads)
+Upload = uploads.Upload
 
 
 def photo_count(event_id: int) -> int:
@@ -115,96 +108,46 @@ def photo_count(event_id: int) -> int:
                              .where(EventPhoto.event_id == event_id)) or 0
 
 
-def _read(upload: Upload, name: str) -> bytes:
-    """At most one byte more than the limit, so a huge upload is refused without holding
-    all of it."""
-    data = upload.stream.read(images.MAX_BYTES + 1)
-    if len(data) > images.MAX_BYTES:
-        raise DomainError(f"{name} is over {images.MAX_BYTES // (1024 * 1024)} MB: make it "
-                          "smaller and try again.", field="photos")
-    return data
-
-
-def _display_name(filename: str) -> str:
-    """The file's own name for messages: its last part, shortened; never a path."""
-    last = filename.replace("\\", "/").rsplit("/", 1)[-1].strip()
-    last = "".join(ch for ch in last if ch.isprintable())[:80]
-    return f"“{last}”" if last else "The file"
-
-
-def add_photos(event: Event, uploader: User, uploads: Iterable[Upload],
+def add_photos(event: Event, uploader: User, files: Iterable[Upload],
                captions: Iterable[str | None] = ()) -> list[EventPhoto]:
     """Clean and keep each photo, all or none: one bad file saves nothing (and says which).
-    Files are written before the rows; if the transaction does not commit, they are
-    removed again.
+    Files are written before the rows (dap.media.uploads); if the transaction does not
+    commit, they are removed again.
 
     :raise DomainError: naming the file at fault, or when the event would pass
         ``MAX_PHOTOS``.
     """
     _check_open(event)
-    uploads = [u for u in uploads if u.filename or u.stream]
-    if not uploads:
+    files = [u for u in files if u.filename or u.stream]
+    if not files:
         raise DomainError("Choose one or more photos to upload.", field="photos")
-    if len(uploads) > MAX_PER_UPLOAD:
+    if len(files) > MAX_PER_UPLOAD:
         raise DomainError(f"Upload at most {MAX_PER_UPLOAD} photos at a time.", field="photos")
     room = MAX_PHOTOS - photo_count(event.id)
-    if len(uploads) > room:
+    if len(files) > room:
         raise DomainError(f"An event keeps at most {MAX_PHOTOS} photos; there is room for "
                           f"{max(room, 0)} more.", field="photos")
-    captions = list(captions) + [None] * len(uploads)
-    cleaned = []
-    for upload, caption in zip(uploads, captions, strict=False):
-        name = _display_name(upload.filename)
-        data = _read(upload, name)
-        cleaned.append((images.clean_image(data, field="photos", name=name),
-                        clean_text(caption, field="caption", max_len=CAPTION_MAX,
-                                   label="a description")))
-    written: list[str] = []
-    photos = []
-    try:
-        for image, caption in cleaned:
-            key = storage.new_key()
-            ext = images.EXTENSIONS[image.format]
-            storage.save(key, ext, image.data, field="photos")
-            written.append(key)
-            storage.save(key, f"thumb.{ext}", image.thumb, field="photos")
-            photo = EventPhoto(event_id=event.id, uploaded_by_id=uploader.id, key=key,
-                               format=image.format, width=image.width, height=image.height,
-                               thumb_width=image.thumb_width, thumb_height=image.thumb_height,
-                               size_bytes=len(image.data), caption=caption)
-            db.session.add(photo)
-            photos.append(photo)
-        db.session.flush()
-    except Exception:
-        _remove_files(written)
-        raise
-    remove_files_after_request(written)
+    captions = [clean_text(c, field="caption", max_len=CAPTION_MAX, label="a description")
+                for c in (list(captions) + [None] * len(files))[:len(files)]]
+    stored = uploads.store(files, field="photos")
+    photos = [EventPhoto(event_id=event.id, uploaded_by_id=uploader.id, key=image.key,
+                         format=image.format, width=image.width, height=image.height,
+                         thumb_width=image.thumb_width, thumb_height=image.thumb_height,
+                         size_bytes=image.size_bytes, caption=caption)
+              for image, caption in zip(stored, captions, strict=True)]
+    remove_files_after_request([image.key for image in stored])
+    db.session.add_all(photos)
+    db.session.flush()
     record("event.photos_added", actor=uploader, cohort=event.cohort, event=event.id,
            photos=[p.id for p in photos])
     return photos
 
 
-def _suffixes(ext: str) -> list[str]:
-    return [ext, f"thumb.{ext}"]
-
-
-def _remove_files(keys: list[str]) -> None:
-    for key in keys:
-        for ext in images.EXTENSIONS.values():
-            storage.delete(key, _suffixes(ext))
-
-
 def remove_files_after_request(keys: list[str]) -> None:
     """Once the request is answered, remove the files of any of ``keys`` whose row is not
     in the database: written for a transaction that rolled back, or for a photo deleted."""
-    if not keys or not has_request_context():
-        return
-
-    @after_this_request
-    def tidy(response):
-        kept = set(db.session.scalars(select(EventPhoto.key).where(EventPhoto.key.in_(keys))))
-        _remove_files([key for key in keys if key not in kept])
-        return response
+    uploads.tidy_after_request(keys, lambda found: set(db.session.scalars(
+        select(EventPhoto.key).where(EventPhoto.key.in_(found)))))
 
 
 def photos_of(event: Event) -> list[EventPhoto]:
