@@ -4,7 +4,7 @@ from dap.accounts.models import User, UserSession
 from dap.audit.models import AuditEvent
 from dap.baseline.models import Answer, Assessment, Checkpoint, Rating
 from dap.cohorts.models import Cohort, Invitation, Membership, Organisation, PatronLink, Team
-from dap.community.models import Comment, Kudos, Post, Report
+from dap.community.models import Comment, Kudos, Post, PostImage, Report
 from dap.events.models import (
     Attendance,
     CalendarFeed,
@@ -30,7 +30,7 @@ from dap.timecap.models import PlatformDay, WebActivity
 __all__ = [
     "ActionPoint", "Answer", "Assessment", "Checkpoint", "Rating",
     "SessionNotes", "SupportBooking", "SupportSlot", "SupportWaiter",
-    "Attendance", "AuditEvent", "Comment", "Kudos", "Post", "Report",
+    "Attendance", "AuditEvent", "Comment", "Kudos", "Post", "PostImage", "Report",
     "CalendarFeed", "CheckIn", "Cohort", "Event", "EventFeedback",
     "EventInvitation", "EventPhoto", "Invitation", "JobRun",
     "Membership", "Notification", "Organisation", "OutboxMessage", "PatronLink", "Plan", "PlanGoal",

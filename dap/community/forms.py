@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField, TextAreaField
+from wtforms import MultipleFileField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 
 from dap.community.models import KIND_LABELS
@@ -18,6 +18,14 @@ class PostForm(FlaskForm):
     link_url = StringField("A link (optional)", render_kw={"inputmode": "url",
                                                            "placeholder": "https://"})
     link_text = StringField("What the link is, in a few words (optional)")
+    images = MultipleFileField(
+        "Photos (optional)", render_kw={"accept": "image/jpeg,image/png,image/webp"},
+        description="JPEG, PNG or WebP, up to 10 MB each, 4 at most. Location and camera "
+                    "details are removed. Only share photos of people who are happy to be "
+                    "shared.")
+    image_description = StringField("What the photos show (optional)",
+                                    render_kw={"maxlength": 300},
+                                    description="Read out to people who cannot see them.")
 
 
 class CommentForm(FlaskForm):

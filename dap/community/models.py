@@ -93,6 +93,28 @@ class Post(db.Model):
         return f"<Post {self.id} {self.kind.value}@{self.cohort_id}>"
 
 
+class PostImage(db.Model):
+    """An image attached to a post, cleaned and stored by dap.media.uploads: the image
+    (``<key>.<ext>``) and its thumbnail (``<key>.thumb.<ext>``)."""
+
+    __tablename__ = "community_post_images"
+    __table_args__ = (Index("ix_community_post_images_post", "post_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("community_posts.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    #: jpeg, png or webp
+    format: Mapped[str] = mapped_column(String(8))
+    width: Mapped[int]
+    height: Mapped[int]
+    thumb_width: Mapped[int]
+    thumb_height: Mapped[int]
+    size_bytes: Mapped[int]
+    #: what the image shows, for people who cannot see it (alt text)
+    description: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[datetime] = mapped_column(default=now_utc, server_default=func.now())
+
+
 class Comment(db.Model):
     __tablename__ = "community_comments"
     __table_args__ = (Index("ix_community_comments_thread", "post_id", "created_at", "id"),)

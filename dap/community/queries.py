@@ -14,7 +14,7 @@ from sqlalchemy.orm import contains_eager
 
 from dap.accounts.models import User
 from dap.cohorts.models import Cohort
-from dap.community.models import Comment, Kudos, Post, PostKind, Report
+from dap.community.models import Comment, Kudos, Post, PostImage, PostKind, Report
 from dap.content.render import render_markdown
 from dap.errors import DomainError
 from dap.extensions import db
@@ -59,6 +59,17 @@ class PostView:
     kudos: int
     comments: int
     mine: bool  #: the viewer gave kudos
+    images: list[PostImage]
+
+
+def images_of(post_ids: list[int]) -> dict[int, list[PostImage]]:
+    """Post id → its images, in the order added (one query)."""
+    found: dict[int, list[PostImage]] = {}
+    if post_ids:
+        for image in db.session.scalars(select(PostImage).where(
+                PostImage.post_id.in_(post_ids)).order_by(PostImage.post_id, PostImage.id)):
+            found.setdefault(image.post_id, []).append(image)
+    return found
 
 
 @dataclass(frozen=True)
@@ -82,7 +93,7 @@ def _like(text: str) -> str:
 
 def feed(cohort: Cohort, viewer: User, *, manager: bool, kind: PostKind | None = None,
          search: str = "", before: Cursor | None = None, limit: int = PAGE) -> FeedPage:
-    """One page of the feed, newest first (four queries)."""
+    """One page of the feed, newest first (five queries)."""
     query = (select(Post).join(Post.author).options(contains_eager(Post.author))
              .where(Post.cohort_id == cohort.id, *_visible(viewer, manager=manager)))
     if kind is not None:
@@ -110,8 +121,10 @@ def feed(cohort: Cohort, viewer: User, *, manager: bool, kind: PostKind | None =
         .group_by(Comment.post_id)) if ids else {}
     mine = set(db.session.scalars(select(Kudos.post_id).where(
         Kudos.post_id.in_(ids), Kudos.user_id == viewer.id))) if ids else set()
+    images = images_of(ids)
     views = [PostView(post=p, html=render_markdown(p.body), kudos=kudos.get(p.id, 0),
-                      comments=comments.get(p.id, 0), mine=p.id in mine) for p in posts]
+                      comments=comments.get(p.id, 0), mine=p.id in mine,
+                      images=images.get(p.id, [])) for p in posts]
     last = posts[-1] if posts else None
     return FeedPage(posts=views, next_cursor=Cursor(last.created_at, last.id).encode()
                     if more and last else None)

@@ -21,9 +21,10 @@ from dap.accounts.models import User
 from dap.audit.services import record
 from dap.clock import now_utc
 from dap.cohorts.models import Cohort, CohortRole, Membership, MembershipStatus
-from dap.community.models import Comment, Kudos, Post, PostKind, Report
+from dap.community.models import Comment, Kudos, Post, PostImage, PostKind, Report
 from dap.errors import DomainError
 from dap.extensions import db
+from dap.media import uploads
 from dap.text import clean_text, clean_url
 
 #: the longest post and comment, in characters (a 100 KB post is refused with a message)
@@ -177,13 +178,49 @@ def edit_post(post: Post, actor: User, cohort: Cohort, *, kind: PostKind, body: 
 
 
 def delete_post(post: Post, actor: User, *, now: datetime | None = None) -> None:
-    """Authors delete their own posts (with their comments, for everyone).
+    """Authors delete their own posts (with their comments, for everyone); its images are
+    deleted with their files.
 
     :raise DomainError: for anyone else.
     """
     if post.author_id != actor.id:
         raise DomainError("Only the author can delete a post; facilitators hide posts.")
     post.deleted_at = now or now_utc()
+    keys = list(db.session.scalars(select(PostImage.key).where(PostImage.post_id == post.id)))
+    db.session.execute(PostImage.__table__.delete().where(PostImage.post_id == post.id))
+    _tidy(keys)
+
+
+#: images on one post
+IMAGES_MAX = 4
+DESCRIPTION_MAX = 300
+
+
+def _tidy(keys: list[str]) -> None:
+    uploads.tidy_after_request(keys, lambda found: set(db.session.scalars(
+        select(PostImage.key).where(PostImage.key.in_(found)))))
+
+
+def attach_images(post: Post, files: list[uploads.Upload], description: str | None) -> list[PostImage]:
+    """Clean and keep the images of a post, all or none (dap.media.uploads).
+
+    :raise DomainError: (field ``images``) for more than ``IMAGES_MAX``, a file too big or
+        not an image; (``image_description``) for a description over 300 characters.
+    """
+    if not files:
+        return []
+    if len(files) > IMAGES_MAX:
+        raise DomainError(f"Add at most {IMAGES_MAX} photos to a post.", field="images")
+    text = clean_text(description, field="image_description", max_len=DESCRIPTION_MAX,
+                      label="a description")
+    stored = uploads.store(files, field="images")
+    _tidy([image.key for image in stored])
+    images = [PostImage(post_id=post.id, key=i.key, format=i.format, width=i.width,
+                        height=i.height, thumb_width=i.thumb_width, thumb_height=i.thumb_height,
+                        size_bytes=i.size_bytes, description=text) for i in stored]
+    db.session.add_all(images)
+    db.session.flush()
+    return images
 
 
 def mark_answered(post: Post, actor: User, cohort: Cohort, *, answered: bool = True,

@@ -12,16 +12,21 @@ from flask_login import current_user
 from dap import policy
 from dap.community import queries, services
 from dap.community.forms import CommentForm, PostForm, ReasonForm
-from dap.community.models import KIND_LABELS, Comment, PostKind, Report
+from dap.community.models import KIND_LABELS, Comment, PostImage, PostKind, Report
 from dap.content.render import render_markdown
 from dap.core.forms import ConfirmForm, apply_domain_error
+from dap.core.uploads import allows_upload
 from dap.errors import DomainError
 from dap.extensions import db, limiter
+from dap.media import images, uploads
+from dap.timecap.gate import not_a_page
 
 bp = Blueprint("community", __name__)
 
 #: posting and commenting, per person (generous for people, a wall for scripts)
 WRITE_LIMIT = "60 per hour"
+#: a post's request: its images (each up to dap.media.images.MAX_BYTES) and the text
+UPLOAD_BYTES = services.IMAGES_MAX * images.MAX_BYTES + 1024 * 1024
 
 
 def _me():
@@ -98,13 +103,21 @@ def _attempt(form, action) -> bool:
 @bp.post("/cohorts/<int:cohort_id>/feed")
 @limiter.limit(WRITE_LIMIT, key_func=lambda: f"feed:{getattr(current_user, 'id', 'anon')}")
 @policy.signed_in
+@allows_upload(UPLOAD_BYTES)
 def new_post(cohort_id: int):
     cohort, manager = _cohort(cohort_id)
     form = PostForm()
     made = []
-    if form.validate_on_submit() and _attempt(form, lambda: made.append(services.create_post(
+    files = [uploads.Upload(filename=f.filename or "", stream=f.stream)
+             for f in (form.images.data or []) if f and f.filename]
+
+    def create():
+        made.append(services.create_post(
             cohort, _me(), kind=PostKind(form.kind.data), body=form.body.data,
-            link_url=form.link_url.data, link_text=form.link_text.data))):
+            link_url=form.link_url.data, link_text=form.link_text.data))
+        services.attach_images(made[0], files, form.image_description.data)
+
+    if form.validate_on_submit() and _attempt(form, create):
         flash("Posted to the cohort feed.", "success")
         return redirect(url_for("community.post", cohort_id=cohort.id, post_id=made[0].id))
     return _feed_page(cohort, manager, form=form, status=400)
@@ -119,6 +132,7 @@ def _post_page(cohort, post, manager: bool, *, comment_form=None, edit_form=None
         comment_form=comment_form or CommentForm(), reason_form=ReasonForm(),
         edit_form=edit_form, can_edit=services.can_edit(post, _me()),
         kudos=queries.kudos_count(post), mine=services.has_kudos(post, _me()),
+        images=queries.images_of([post.id]).get(post.id, []),
         can_write=not cohort.is_archived, confirm=ConfirmForm(),
         can_edit_comment=lambda c: services.can_edit(c, _me())), status
 
@@ -459,3 +473,23 @@ def share_goal(cohort_id: int, goal_id: int):
     flash("Shared with your cohort as a success story. You can change the words for 24 hours.",
           "success")
     return redirect(url_for("community.post", cohort_id=cohort.id, post_id=made.id))
+
+
+@bp.get("/cohorts/<int:cohort_id>/feed/<int:post_id>/images/<int:image_id>",
+        defaults={"variant": "image"})
+@bp.get("/cohorts/<int:cohort_id>/feed/<int:post_id>/images/<int:image_id>/thumb",
+        defaults={"variant": "thumb"}, endpoint="thumb")
+@policy.signed_in
+@not_a_page
+def image(cohort_id: int, post_id: int, image_id: int, variant: str):
+    """A post's image or its thumbnail, to the people who may see the post."""
+    cohort, manager = _cohort(cohort_id)
+    found = _post(cohort, post_id, manager)
+    item = db.session.get(PostImage, image_id)
+    if item is None or item.post_id != found.id:
+        abort(404)
+    response = uploads.send_image(item.key, item.format, thumb=variant == "thumb",
+                                  download_name=f"post-{found.id}-image-{item.id}")
+    if response is None:
+        abort(404)
+    return response
