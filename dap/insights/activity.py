@@ -3,8 +3,9 @@
 Activity is what a participant does for their learning, on the platform or off it: a
 check-in on a goal, web time logged, answering an invitation to an event, coming to one
 (attended, partly, or walked in: offline activity counts as much as online), booking a 1:1
-session or having one. A participant with none for the cohort's
-``silent_after_days`` (counted from joining when there is none at all) is *silent*.
+session or having one, posting or commenting in the cohort feed. A participant with none
+for the cohort's ``silent_after_days`` (counted from joining when there is none at all) is
+*silent*.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, select
+from sqlalchemy import and_, case, func, select, union_all
 
 from dap.clock import now_utc
+from dap.community.models import Comment, Post
 from dap.events.models import PRESENT_MARKS, Attendance, Event, Rsvp
 from dap.extensions import db
 from dap.plans.models import CheckIn, Plan
@@ -30,11 +32,12 @@ class Channel(enum.StrEnum):
     EVENT = "event"
     RSVP = "rsvp"
     SUPPORT = "support"
+    FEED = "feed"
 
 
 CHANNEL_LABELS = {Channel.CHECK_IN: "check-in", Channel.WEB: "web time",
                   Channel.EVENT: "event", Channel.RSVP: "event answer",
-                  Channel.SUPPORT: "1:1 support"}
+                  Channel.SUPPORT: "1:1 support", Channel.FEED: "cohort feed"}
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,7 @@ class Activity:
 
 
 def last_activity(cohort_id: int, user_ids: Iterable[int]) -> dict[int, Activity]:
-    """User id → their latest activity in the cohort (five grouped queries, whatever the
+    """User id → their latest activity in the cohort (six grouped queries, whatever the
     number of people). An event counts from its start, and only once it has started."""
     found = last_activities((cohort_id, user_id) for user_id in user_ids)
     return {user_id: activity for (_, user_id), activity in found.items()}
@@ -56,10 +59,15 @@ def last_activity(cohort_id: int, user_ids: Iterable[int]) -> dict[int, Activity
 
 def last_activities(people: Iterable[tuple[int, int]]) -> dict[tuple[int, int], Activity]:
     """``(cohort id, user id)`` → that person's latest activity in that cohort, for people
-    across cohorts (a patron's): five grouped queries, whatever the number of people or
+    across cohorts (a patron's): six grouped queries, whatever the number of people or
     cohorts. An answer to an invitation counts when the person gave or changed it (not when
     a freed seat moved them off the waitlist); a 1:1 counts when booked, and when it took
-    place."""
+    place. A post or comment in the cohort's feed counts when written (an edit is not new
+    activity), posts and comments in one query: one its author deleted does not count (they
+    took it back), one a facilitator hid does (the person was active all the same, and the
+    author still sees it). A comment counts while the comment itself is not deleted, even
+    when the author of the post deleted the post with its comments: the commenter took
+    nothing back, and must not turn silent after the fact."""
     wanted = set(people)
     if not wanted:
         return {}
@@ -106,6 +114,17 @@ def last_activities(people: Iterable[tuple[int, int]]) -> dict[tuple[int, int], 
         .group_by(SupportSlot.cohort_id, SupportBooking.participant_id)).all()
     keep([(cohort_id, user_id, max(at for at in (booked, had) if at is not None))
           for cohort_id, user_id, booked, had in rows], Channel.SUPPORT)
+    # Each branch grouped on its own; ``keep`` takes the later of a person's two rows.
+    keep(db.session.execute(union_all(
+        select(Post.cohort_id, Post.author_id, func.max(Post.created_at))
+        .where(Post.cohort_id.in_(cohort_ids), Post.author_id.in_(ids),
+               Post.deleted_at.is_(None))
+        .group_by(Post.cohort_id, Post.author_id),
+        select(Post.cohort_id, Comment.author_id, func.max(Comment.created_at))
+        .join(Post, Post.id == Comment.post_id)
+        .where(Post.cohort_id.in_(cohort_ids), Comment.author_id.in_(ids),
+               Comment.deleted_at.is_(None))
+        .group_by(Post.cohort_id, Comment.author_id))).all(), Channel.FEED)
     return latest
 
 

@@ -1,20 +1,20 @@
 """Noticing silence: "sometimes we see nothing at all".
 
-A participant with no activity (dap.insights.activity: a check-in, web time, an event answer
-or attendance, a 1:1) for their cohort's ``silent_after_days`` — counted from joining when
-there is none — is silent. Each *episode* of silence is noticed once: the participant gets
-one encouraging message, each of their active patrons one alert, and the roster flags them
-for the facilitators. The episode is named by the moment the silence began (their last
-activity, or joining), so the dedup keys ``silent:<cohort>:<user>:<since>`` (and
-``…:patron:<patron>``) never repeat within it; when they come back, their last activity
-moves on and the next silence is a new episode.
+A participant with no activity (dap.insights.activity: a check-in, web time, an event
+answer or attendance, a 1:1, a post or comment in the cohort feed) for their cohort's
+``silent_after_days`` — counted from joining when there is none — is silent. Each *episode*
+of silence is noticed once: the participant gets one encouraging message, each of their
+active patrons one alert, and the roster flags them for the facilitators. The episode is
+named by the moment the silence began (their last activity, or joining), so the dedup keys
+``silent:<cohort>:<user>:<since>`` (and ``…:patron:<patron>``) never repeat within it; when
+they come back, their last activity moves on and the next silence is a new episode.
 
 A pause is not silence: while a plan is paused nobody is told, and afterwards the count
 starts again from the day after the pause. Not told either: managed participants (their
 facilitator keeps their plan: the roster is where it shows), cohorts that are archived or
 not running today.
 
-Set-based: one query for the participants of running cohorts, one for paused plans, five
+Set-based: one query for the participants of running cohorts, one for paused plans, six
 for everyone's last activity, one for the episodes already noticed, one for the patrons,
 then one ``send``.
 """
