@@ -15,6 +15,7 @@ bench/README.md for what the numbers mean and what they do not.
 from __future__ import annotations
 
 import argparse
+import html
 import json
 import logging
 import os
@@ -60,6 +61,15 @@ LARGE_FEED = 200
 #: 1:1 slots of the demo facilitator booked by the demo participant, compared alongside
 SMALL_SLOTS = 10
 LARGE_SLOTS = 500
+#: posts in the demo cohort's feed, compared for queries per request (the small feed is a
+#: full page and one more post, so that its first page has an "Older posts" link)
+SMALL_POSTS = 21
+LARGE_POSTS = 2000
+#: the word searched for in the feed: in one post in ten; and one in none (the whole feed
+#: read to find nothing)
+FEED_SEARCH = "library"
+FEED_SEARCH_NOTHING = "zanzibar"
+NEXT_LINK_RE = re.compile(r'<a rel="next" href="([^"]+)"')
 #: the heartbeat against /healthz in alternating rounds (see ``paired_ratio``)
 PAIRED_ROUNDS = 15
 PAIRED_SECONDS = 0.3
@@ -298,6 +308,92 @@ def seed_support(cohort_id: int, participant_email: str, facilitator_email: str,
     token = new_feed_token(facilitator)
     db.session.commit()
     return token
+
+
+def seed_feed(cohort_id: int, total: int) -> int:
+    """Give the demo cohort's feed ``total`` posts, adding older ones to what is there, with
+    one multi-row INSERT per table (not through the services, which would also notify the
+    people mentioned). Authors take turns among the cohort's active participants; every post
+    has 0-3 comments (by participants, one in four by the facilitator) and 0-5 kudos (never
+    its author's); kinds take turns among reflection, tip, question (every other one
+    answered) and success story; one post in ten mentions ``FEED_SEARCH``; one in 40 is
+    hidden by the facilitator and one in 50 deleted (none of the first 37, so that the
+    small feed shows all its posts to everyone), and one comment in 30 is hidden. Returns
+    the post whose page is measured: the first one seeded with 3 comments and 5 kudos, the
+    same at every size."""
+    from dap.community.models import Comment, Kudos, Post, PostKind
+
+    kinds = (PostKind.REFLECTION, PostKind.TIP, PostKind.QUESTION, PostKind.STORY)
+    people = db.session.scalars(select(Membership.user_id).where(
+        Membership.cohort_id == cohort_id, Membership.role == CohortRole.PARTICIPANT,
+        Membership.status == MembershipStatus.ACTIVE).order_by(Membership.user_id)).all()
+    facilitator = db.session.scalar(select(User.id).where(User.email == "facilitator@example.org"))
+    have = db.session.scalar(select(func.count(Post.id)).where(Post.cohort_id == cohort_id)) or 0
+    now = datetime.now(UTC).replace(microsecond=0)
+    first = now - timedelta(minutes=5)
+
+    def comments_of(n: int) -> int:
+        return (n * 7) % 4
+
+    def kudos_of(n: int) -> int:
+        return (n * 5) % 6
+
+    posts = []
+    for n in range(have, total):
+        at = first - timedelta(minutes=37 * n)
+        kind = kinds[n % len(kinds)]
+        where = " at the library" if n % 10 == 3 else ""
+        posts.append({
+            "cohort_id": cohort_id, "author_id": people[n % len(people)], "kind": kind,
+            "body": f"Bench post {n}: I tried **one small thing**{where} this week.\n\n"
+                    "- what worked: asking early\n- what did not: the timing\n\n"
+                    "Next time I will start with a short checklist.",
+            "link_url": "https://example.org/guide" if n % 5 == 0 else "",
+            "link_text": "A guide" if n % 5 == 0 else "",
+            "answered_at": at + timedelta(hours=1) if kind is PostKind.QUESTION and n % 8 == 2 else None,
+            "story_at": at if kind is PostKind.STORY else None,
+            "created_at": at,
+            "hidden_at": at + timedelta(hours=2) if n % 40 == 37 else None,
+            "hidden_by_id": facilitator if n % 40 == 37 else None,
+            "hidden_reason": "Bench: off topic" if n % 40 == 37 else "",
+            "deleted_at": at + timedelta(hours=3) if n % 50 == 49 else None,
+        })
+    if posts:
+        ids = db.session.scalars(insert(Post).returning(Post.id, sort_by_parameter_order=True),
+                                 posts).all()
+        comments, kudos = [], []
+        for n, (post_id, row) in enumerate(zip(ids, posts, strict=True), start=have):
+            for k in range(comments_of(n)):
+                by = facilitator if (n + k) % 4 == 0 else people[(n + 2 + 3 * k) % len(people)]
+                hidden = (n + k) % 30 == 0
+                comments.append({
+                    "post_id": post_id, "author_id": by, "body": f"Bench comment {k} on {n}.",
+                    "created_at": row["created_at"] + timedelta(minutes=5 * (k + 1)),
+                    "hidden_at": row["created_at"] + timedelta(hours=1) if hidden else None,
+                    "hidden_by_id": facilitator if hidden else None,
+                    "hidden_reason": "Bench: unkind" if hidden else ""})
+            kudos.extend({"post_id": post_id, "user_id": people[(n + 1 + k) % len(people)],
+                          "created_at": row["created_at"] + timedelta(minutes=k + 1)}
+                         for k in range(kudos_of(n)))
+        if comments:
+            db.session.execute(insert(Comment), comments)
+        if kudos:
+            db.session.execute(insert(Kudos), kudos)
+    db.session.commit()
+    measured = next(n for n in range(total) if comments_of(n) == 3 and kudos_of(n) == 5
+                    and n % 40 != 37 and n % 50 != 49)
+    return db.session.scalar(select(Post.id).where(
+        Post.cohort_id == cohort_id, Post.body.like(f"Bench post {measured}:%")))
+
+
+def next_page_path(client: FlaskClient, path: str) -> str:
+    """The address of the "Older posts" link (``rel="next"``) of the page at ``path``."""
+    response = client.get(path)
+    match = NEXT_LINK_RE.search(response.get_data(as_text=True))
+    response.close()
+    if response.status_code != 200 or not match:
+        raise SystemExit(f"bench: no 'Older posts' link on {path} ({response.status_code})")
+    return html.unescape(match.group(1))
 
 
 def demo_cohort() -> Cohort:
@@ -573,6 +669,44 @@ def run(seconds: float, database: str, pg_server: str) -> dict:
             db.session.remove()
         events_after = {name: queries_per_request(clients[who], path, counter)
                         for name, who, path in event_cases(feed_token, facilitator_token)}
+
+        # The cohort feed (the cohort now has its 250 members), 21 then 2,000 posts.
+        feed_path = f"/cohorts/{cohort_id}/feed"
+
+        def feed_cases(post_id: int) -> list[tuple[str, str, str]]:
+            return [("feed (participant)", "participant", feed_path),
+                    ("feed (facilitator)", "facilitator", feed_path),
+                    ("feed, second page", "participant",
+                     next_page_path(clients["participant"], feed_path)),
+                    ("feed, questions", "participant", f"{feed_path}?kind=question"),
+                    ("feed, search", "participant", f"{feed_path}?q={FEED_SEARCH}"),
+                    ("feed, search, no match", "participant",
+                     f"{feed_path}?q={FEED_SEARCH_NOTHING}"),
+                    ("a post's page", "participant", f"{feed_path}/{post_id}")]
+
+        # how fast at each size, against /healthz, interleaved (as the baseline report)
+        feed_speed_cases = [
+            ("feed (participant)", "participant", feed_path),
+            ("feed, search", "participant", f"{feed_path}?q={FEED_SEARCH}"),
+            ("feed, search, no match", "participant", f"{feed_path}?q={FEED_SEARCH_NOTHING}")]
+        with app.app_context():
+            post_id = seed_feed(cohort_id, SMALL_POSTS)
+            db.session.remove()
+        small_feed_cases = feed_cases(post_id)
+        feed_before = {name: queries_per_request(clients[who], path, counter)
+                       for name, who, path in small_feed_cases}
+        feed_speed_before = {name: paired_ratio(clients["anonymous"], clients[who], path,
+                                                PAIRED_ROUNDS, PAIRED_SECONDS)
+                             for name, who, path in feed_speed_cases}
+        with app.app_context():
+            post_id = seed_feed(cohort_id, LARGE_POSTS)
+            db.session.remove()
+        large_feed_cases = feed_cases(post_id)
+        feed_after = {name: queries_per_request(clients[who], path, counter)
+                      for name, who, path in large_feed_cases}
+        feed_speed_after = {name: paired_ratio(clients["anonymous"], clients[who], path,
+                                               PAIRED_ROUNDS, PAIRED_SECONDS)
+                            for name, who, path in feed_speed_cases}
         with app.app_context():
             db.engine.dispose()
 
@@ -604,6 +738,15 @@ def run(seconds: float, database: str, pg_server: str) -> dict:
         "plan_scaling": {
             "before": "5 goals, 10 check-ins", "after": "50 goals, 1,000 check-ins",
             "queries_per_request": scaling_rows(plan_cases(first_goal), plan_before, plan_after),
+        },
+        "feed_scaling": {
+            "before": f"{SMALL_POSTS} posts", "after": f"{LARGE_POSTS:,} posts",
+            "paths_before": {name: path for name, _, path in small_feed_cases},
+            "paths_after": {name: path for name, _, path in large_feed_cases},
+            "queries_per_request": scaling_rows(large_feed_cases, feed_before, feed_after),
+            "vs_healthz_interleaved": [
+                {"name": name, "before": feed_speed_before[name],
+                 "after": feed_speed_after[name]} for name, _, _ in feed_speed_cases],
         },
     }
 
@@ -639,18 +782,26 @@ def print_report(report: dict) -> None:
     b = report["baseline_scaling"]
     print_scaling(f"for the baseline report as the cohort grows ({b['before']} -> "
                   f"{b['after']})", b["queries_per_request"])
-    print(f"\nthe same / healthz, interleaved ({PAIRED_ROUNDS} rounds of {PAIRED_SECONDS:g} s "
-          "each): median (lowest-highest), the page's median req/s")
-    for row in b["vs_healthz_interleaved"]:
-        before, after = row["before"], row["after"]
-        print(f"{row['name']:<26} before {before['median']:.3f} ({before['low']:.3f}-"
-              f"{before['high']:.3f}) {before['rps_median']:.0f}/s, after {after['median']:.3f} "
-              f"({after['low']:.3f}-{after['high']:.3f}) {after['rps_median']:.0f}/s")
+    print_paired(b["vs_healthz_interleaved"])
     p = report["plan_scaling"]
     print_scaling(f"as a plan grows ({p['before']} -> {p['after']})", p["queries_per_request"])
     e = report["event_scaling"]
     print_scaling(f"as someone's events and 1:1 bookings grow\n({e['before']} -> {e['after']})",
                   e["queries_per_request"])
+    f = report["feed_scaling"]
+    print_scaling(f"as the cohort feed grows ({f['before']} -> {f['after']})",
+                  f["queries_per_request"])
+    print_paired(f["vs_healthz_interleaved"])
+
+
+def print_paired(rows: list[dict]) -> None:
+    print(f"\nthe same / healthz, interleaved ({PAIRED_ROUNDS} rounds of {PAIRED_SECONDS:g} s "
+          "each): median (lowest-highest), the page's median req/s")
+    for row in rows:
+        before, after = row["before"], row["after"]
+        print(f"{row['name']:<26} before {before['median']:.3f} ({before['low']:.3f}-"
+              f"{before['high']:.3f}) {before['rps_median']:.0f}/s, after {after['median']:.3f} "
+              f"({after['low']:.3f}-{after['high']:.3f}) {after['rps_median']:.0f}/s")
 
 
 def print_scaling(what: str, rows: list[dict]) -> None:
@@ -726,7 +877,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1 if any(r["errors"] for r in report["results"]) else 0
     rows = (report["scaling"]["queries_per_request"] + report["plan_scaling"]["queries_per_request"]
             + report["event_scaling"]["queries_per_request"]
-            + report["baseline_scaling"]["queries_per_request"])
+            + report["baseline_scaling"]["queries_per_request"]
+            + report["feed_scaling"]["queries_per_request"])
     return 1 if any(row["grows"] for row in rows) else 0
 
 
