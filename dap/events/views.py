@@ -151,6 +151,9 @@ def edit(cohort_id: int, event_id: int):
     cohort, event = policy.load_cohort_event(current_user, cohort_id, event_id, edit=True)
     form = EventForm() if request.method == "POST" else EventForm(formdata=None,
                                                                   **_form_data(event))
+    # an event is changed one at a time: the series fields are not on the page
+    del form.repeat
+    del form.count
     if form.validate_on_submit():
         changed: list[bool] = []
         if attempt(form, lambda: changed.append(services.update(

@@ -288,10 +288,8 @@ def test_event_description(app, world, role_client, frozen):
     event = _event(app, world, writer)
     path = f"/cohorts/{cohort}/events/{event}"
     edit = writer.form(f"{path}/edit", "description")
-    # "repeat" is not on the edit page, yet the form refuses to save without it (a bug of
-    # its own, outside this test): send it as the scheduling form does
     each_payload(
-        "event description", lambda payload: edit(payload, repeat="0"),
+        "event description", lambda payload: edit(payload),
         lambda: stored(app, Event, "description", id=event),
         [(role_client("participant"), path)])
 
@@ -622,11 +620,11 @@ def test_event_title_venue_address_and_feedback(app, world, role_client, frozen)
     path = f"/cohorts/{cohort}/events/{event}"
     edit = facilitator.form(f"{path}/edit", "title")
     pages = [(participant.client, path), (participant.client, f"/cohorts/{cohort}/events")]
-    each_chunk("event title", lambda title: edit(title, repeat="0"),
+    each_chunk("event title", lambda title: edit(title),
                lambda: stored(app, Event, "title", id=event), pages, 160, single_line=True)
-    each_chunk("event venue", lambda venue: edit("Workshop", venue=venue, repeat="0"),
+    each_chunk("event venue", lambda venue: edit("Workshop", venue=venue),
                lambda: stored(app, Event, "venue", id=event), pages[:1], 160, single_line=True)
-    each_chunk("event address", lambda address: edit("Workshop", address=address, repeat="0"),
+    each_chunk("event address", lambda address: edit("Workshop", address=address),
                lambda: stored(app, Event, "address", id=event), pages[:1], 300,
                single_line=True)
 
