@@ -30,6 +30,7 @@ from dap.cohorts.models import (
     PatronLink,
     Team,
 )
+from dap.community import privacy as community_privacy
 from dap.core.csv import write_csv
 from dap.errors import DomainError
 from dap.events import privacy as event_privacy
@@ -101,6 +102,14 @@ COLLECTIONS: dict[str, Sequence[str]] = {
                          "area", "statement", "rating"),
     "baseline_answers": ("cohort", "checkpoint", "submitted_at", "recorded_by_someone_else",
                          "question", "choices", "text"),
+    # the cohort feed: rows from dap.community.privacy.export_collections
+    "feed_posts": ("cohort", "post", "kind", "body", "link", "link_words", "images",
+                   "created_at", "edited_at", "deleted_at", "hidden_at", "hidden_reason",
+                   "success_story_at", "featured_at", "shared_with_other_cohorts_at"),
+    "feed_comments": ("cohort", "post", "body", "created_at", "edited_at", "deleted_at",
+                      "hidden_at", "hidden_reason"),
+    "feed_kudos": ("cohort", "post", "given_at"),
+    "feed_reports": ("cohort", "post", "comment", "reason", "created_at", "dealt_with_at"),
     # nudges: rows from dap.nudges.privacy.export_collections
     "notifications": ("cohort", "direction", "kind", "from", "to", "title", "body", "created_at",
                       "read_at", "reaction", "reacted_at"),
@@ -137,6 +146,11 @@ support_action_points.csv
                       are theirs, not in here), whether your patrons see it, the goal it became
 baseline_ratings.csv  how you rated yourself against each skills statement, at each checkpoint
 baseline_answers.csv  your answers in your own words (needs, how you learn, barriers)
+feed_posts.csv        what you posted in cohort feeds (the images are in feed/), whether a
+                      facilitator hid it and why, and whether it is a success story
+feed_comments.csv     your comments in cohort feeds
+feed_kudos.csv        the posts you gave kudos to
+feed_reports.csv      posts and comments you reported, and why
 notifications.csv     your notifications (nudges from your patrons and others), your answers,
                       and the nudges you sent
 
@@ -158,11 +172,12 @@ def export_user_data(user: User) -> bytes:
     collection), one CSV per collection (formula-safe cells) and a README.
 
     Left out on purpose: the password hash, session token hashes, invitation nonces and
-    email bodies (they carry sign-in links). Reads only; at most twenty-nine queries
+    email bodies (they carry sign-in links). Reads only; at most thirty-five queries
     whatever the number of rows (one per collection, three for the audit events; seven of
     them for plans, see ``dap.plans.privacy.export_collections``; six for events, with the
     photos' files, see ``dap.events.privacy``; two for the time cap; two for 1:1 support;
-    two for notifications and email choices; two for the skills baseline).
+    two for notifications and email choices; two for the skills baseline; five for the
+    cohort feed, and one more for its images).
     """
     exported_at = now_utc()
     collections = {
@@ -178,6 +193,7 @@ def export_user_data(user: User) -> bytes:
         **support_privacy.export_collections(user),
         **nudge_privacy.export_collections(user),
         **baseline_privacy.export_collections(user),
+        **community_privacy.export_collections(user),
     }
     document = {"exported_at": exported_at, "profile": _profile(user), **collections}
     buffer = io.BytesIO()
@@ -193,7 +209,8 @@ def export_user_data(user: User) -> bytes:
         add("data.json", json.dumps(document, indent=2, ensure_ascii=False, default=_json_value))
         for name, header in COLLECTIONS.items():
             add(f"{name}.csv", write_csv(collections[name], header))
-        for name, data in event_privacy.export_files(user):
+        for name, data in [*event_privacy.export_files(user),
+                           *community_privacy.export_files(user)]:
             info = zipfile.ZipInfo(name, date_time=stamp)
             archive.writestr(info, data)  # photos are compressed already: stored as they are
     return buffer.getvalue()
@@ -385,8 +402,9 @@ def delete_account(user: User, *, actor: User, password: str, params: HashParams
     (``dap.events.privacy.erase``: recap notes and photos, feedback words, invitations, the
     calendar feed), the words of their web-time log (``dap.timecap.privacy.erase``) and
     what they asked help with when booking 1:1 sessions (``dap.support.privacy.erase``), their
-    notifications and the words of nudges they sent (``dap.nudges.privacy.erase``), and their
-    written answers to the skills baseline (``dap.baseline.privacy.erase``).
+    notifications and the words of nudges they sent (``dap.nudges.privacy.erase``), their
+    written answers to the skills baseline (``dap.baseline.privacy.erase``), and their posts,
+    comments and report reasons in cohort feeds (``dap.community.privacy.erase``).
     Keeps the row, so records and counts stay
     attributed to "Deleted user". Records ``user.deleted`` (counts
     only, no personal data) and ``membership.removed`` in each cohort. Flushes; the caller
@@ -441,6 +459,7 @@ def delete_account(user: User, *, actor: User, password: str, params: HashParams
     support_privacy.erase(user)
     nudge_privacy.erase(user)
     baseline_privacy.erase(user)
+    community_privacy.erase(user)
 
     user.deleted_at = now
     user.is_active = False
