@@ -191,6 +191,7 @@ def load_demo(*, params: HashParams, timezone: str = "Europe/London") -> str:
     _demo_reviews(cohort, participants[:2], patron)
     _demo_endorsements(cohort, participants[0], patron, facilitator)
     _demo_baseline(cohort, [*participants[1:], managed], facilitator, teams)
+    _demo_feed(cohort, participants, facilitator)
     ensure_baseline_checkpoint(leaders)
     events = _demo_events(cohort, facilitator, participants)
     slots = _demo_support(cohort, facilitator, participants)
@@ -514,4 +515,57 @@ def _demo_baseline(cohort: Cohort, people: list[User], facilitator: User,
                                   choices=""))
         db.session.add(Answer(assessment_id=assessment.id, question_id="barriers", text=more,
                               choices=barriers))
+    db.session.flush()
+
+
+#: (author index in PARTICIPANTS, kind, days ago, body, success story?)
+DEMO_POSTS = [
+    (1, "tip", 9, "Quick win: we put our opening hours in the **pinned post** on the Facebook "
+                  "page and the same question dropped from ten a day to two.", False),
+    (2, "question", 6, "Has anyone found a way to schedule posts when the scheduling tools "
+                       "are blocked on our laptops?", False),
+    (4, "story", 5, "Our **door-to-door** survey on the new bus route got 46 replies in an "
+                    "afternoon; the online one got 12 in a week. Next time we'll do both and "
+                    "link them with a QR code on the leaflet.", True),
+    (3, "reflection", 3, "Tried explaining a policy change in 30 seconds of video. Harder than "
+                         "writing 300 words — but the video got three times the views.", False),
+    (8, "recap", 1, "Notes from Tuesday's workshop: the best idea was answering one "
+                    "resident's question in public each week. I've made it a goal.", False),
+]
+
+#: (post index, commenter index, text)
+DEMO_COMMENTS = [
+    (1, 3, "We use the phone app for scheduling: it isn't blocked. Ask IT about the app store."),
+    (1, 0, "Same problem here. @Tom Fletcher, does the app need admin rights?"),
+    (2, 1, "Brilliant comparison — exactly the kind of thing we should test."),
+    (0, 8, "Stealing this for our page!"),
+]
+
+
+def _demo_feed(cohort: Cohort, people: list[User], facilitator: User) -> None:
+    """A week of the cohort feed: tips, an answered question, a featured success story from
+    door-to-door work, comments and kudos; two volunteer sharers."""
+    from dap.community.models import Comment, Kudos, Post, PostKind
+
+    posts = []
+    for author, kind, days, body, story in DEMO_POSTS:
+        at = now_utc() - timedelta(days=days, hours=2)
+        post = Post(cohort_id=cohort.id, author_id=people[author].id, kind=PostKind(kind),
+                    body=body, created_at=at, story_at=at if story else None,
+                    featured_at=at + timedelta(hours=5) if story else None,
+                    featured_by_id=facilitator.id if story else None)
+        posts.append(post)
+    db.session.add_all(posts)
+    db.session.flush()
+    posts[1].answered_at = posts[1].created_at + timedelta(hours=4)
+    for index, author, text in DEMO_COMMENTS:
+        db.session.add(Comment(post_id=posts[index].id, author_id=people[author].id, body=text,
+                               created_at=posts[index].created_at + timedelta(hours=1)))
+    for n, post in enumerate(posts):
+        for giver in people[: 3 + n]:
+            if giver.id != post.author_id:
+                db.session.add(Kudos(post_id=post.id, user_id=giver.id))
+    for membership in cohort.memberships:
+        if membership.user_id in (people[4].id, people[8].id):
+            membership.is_volunteer_sharer = True
     db.session.flush()

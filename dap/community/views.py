@@ -79,7 +79,7 @@ def _feed_page(cohort, manager: bool, *, form: PostForm | None = None, status: i
     return render_template(
         "community/feed.html", cohort=cohort, page=page, form=form or PostForm(),
         kinds=KIND_LABELS, kind=kind, search=search, manager=manager, paged=cursor is not None,
-        can_write=not cohort.is_archived, confirm=ConfirmForm()), status
+        can_write=not cohort.is_archived), status
 
 
 @bp.get("/cohorts/<int:cohort_id>/feed")
@@ -129,11 +129,11 @@ def _post_page(cohort, post, manager: bool, *, comment_form=None, edit_form=None
         "community/post.html", cohort=cohort, post=post, manager=manager,
         html=render_markdown(post.body),
         comments=queries.thread(post, _me(), manager=manager),
-        comment_form=comment_form or CommentForm(), reason_form=ReasonForm(),
+        comment_form=comment_form or CommentForm(),
         edit_form=edit_form, can_edit=services.can_edit(post, _me()),
         kudos=queries.kudos_count(post), mine=services.has_kudos(post, _me()),
         images=queries.images_of([post.id]).get(post.id, []),
-        can_write=not cohort.is_archived, confirm=ConfirmForm(),
+        can_write=not cohort.is_archived,
         can_edit_comment=lambda c: services.can_edit(c, _me())), status
 
 
@@ -327,7 +327,7 @@ def report_comment(cohort_id: int, post_id: int, comment_id: int):
 def reports(cohort_id: int):
     cohort = policy.load_cohort(_me(), cohort_id, manage=True)
     return render_template("community/reports.html", cohort=cohort,
-                           reports=queries.open_reports(cohort), confirm=ConfirmForm())
+                           reports=queries.open_reports(cohort))
 
 
 @bp.post("/cohorts/<int:cohort_id>/feed/reports/<int:report_id>/dismiss")
@@ -430,8 +430,7 @@ def contributors(cohort_id: int):
         abort(404)
     return render_template("community/contributors.html", cohort=cohort,
                            contributors=queries.contributors(cohort), manager=manager,
-                           me=policy.active_membership(_me(), cohort.id),
-                           confirm=ConfirmForm())
+                           me=policy.active_membership(_me(), cohort.id))
 
 
 @bp.post("/cohorts/<int:cohort_id>/feed/volunteer")

@@ -171,8 +171,9 @@ def _done_goals(plan_ids: list[int], patron: User) -> dict[int, list[DoneGoal]]:
 
 
 def _outlooks(people: list[LookedAfter], *, now: datetime) -> dict[tuple[int, int], Outlook]:
-    """``(cohort id, participant id)`` → their outlook: five queries, whatever the number
-    of people."""
+    """``(cohort id, participant id)`` → their outlook: eight queries (six for the latest
+    activity, one each for the next event and the next 1:1), whatever the number of
+    people."""
     keys = [(p.cohort.id, p.participant_id) for p in people]
     latest = last_activities(keys)
     events = next_going(keys)
