@@ -97,7 +97,9 @@ def test_one_log_line_per_request_with_id_method_path_status_duration(client, ca
     assert "method=GET path=/healthz status=200 duration_ms=" in line
 
 
-def test_unexpected_error_is_a_styled_500(app, client):
+def test_unexpected_error_is_a_styled_500(make_app):
+    app = make_app()  # its own app: the route added here must not reach other tests
+
     @app.get("/boom-for-test")
     def boom():
         raise RuntimeError("boom")
@@ -105,7 +107,7 @@ def test_unexpected_error_is_a_styled_500(app, client):
     from dap import policy
 
     policy.declare(policy.Access.PUBLIC, app.view_functions["boom"])
-    response = client.get("/boom-for-test")
+    response = app.test_client().get("/boom-for-test")
     assert response.status_code == 500
     assert "Something went wrong" in response.get_data(as_text=True)
 
@@ -119,7 +121,8 @@ def test_logout_via_form_signs_out(app, world, login_as):
 
 
 def whoami(app) -> str:
-    """What the app believes about the client address and scheme of a forwarded request."""
+    """What a new ``app`` (it gains a route) believes about the client address and scheme
+    of a forwarded request."""
     from flask import request
 
     from dap import policy
@@ -134,8 +137,8 @@ def whoami(app) -> str:
     return response.get_data(as_text=True)
 
 
-def test_forwarded_headers_are_ignored_without_configured_proxies(app):
-    assert whoami(app) == "127.0.0.1 http"
+def test_forwarded_headers_are_ignored_without_configured_proxies(make_app):
+    assert whoami(make_app()) == "127.0.0.1 http"
 
 
 def test_forwarded_headers_are_trusted_from_the_configured_proxy(make_app):
