@@ -13,7 +13,7 @@ import re
 from datetime import datetime, timedelta
 
 from flask import url_for
-from sqlalchemy import exists, select
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from dap import policy
@@ -187,7 +187,7 @@ def delete_post(post: Post, actor: User, *, now: datetime | None = None) -> None
         raise DomainError("Only the author can delete a post; facilitators hide posts.")
     post.deleted_at = now or now_utc()
     keys = list(db.session.scalars(select(PostImage.key).where(PostImage.post_id == post.id)))
-    db.session.execute(PostImage.__table__.delete().where(PostImage.post_id == post.id))
+    db.session.execute(delete(PostImage).where(PostImage.post_id == post.id))
     _tidy(keys)
 
 
@@ -336,9 +336,8 @@ def hide(item: Post | Comment, actor: User, cohort: Cohort, reason: str | None, 
     item.hidden_by_id = actor.id
     is_post = isinstance(item, Post)
     column = Report.post_id if is_post else Report.comment_id
-    for report in db.session.scalars(select(Report).where(column == item.id,
-                                                          Report.resolved_at.is_(None))):
-        report.resolved_at, report.resolved_by_id = now, actor.id
+    db.session.execute(update(Report).where(column == item.id, Report.resolved_at.is_(None))
+                       .values(resolved_at=now, resolved_by_id=actor.id))
     what = "post" if is_post else "comment"
     record(f"community.{what}_hidden", actor=actor, cohort=cohort, subject=item.author,
            **{f"{what}_id": item.id, "reason": item.hidden_reason})

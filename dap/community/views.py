@@ -14,7 +14,7 @@ from dap.community import queries, services
 from dap.community.forms import CommentForm, PostForm, ReasonForm
 from dap.community.models import KIND_LABELS, Comment, PostImage, PostKind, Report
 from dap.content.render import render_markdown
-from dap.core.forms import ConfirmForm, apply_domain_error
+from dap.core.forms import ConfirmForm, apply_domain_error, attempt
 from dap.core.uploads import allows_upload
 from dap.errors import DomainError
 from dap.extensions import db, limiter
@@ -89,17 +89,6 @@ def feed(cohort_id: int):
     return _feed_page(cohort, manager)
 
 
-def _attempt(form, action) -> bool:
-    try:
-        action()
-    except DomainError as error:
-        db.session.rollback()
-        apply_domain_error(form, error)
-        return False
-    db.session.commit()
-    return True
-
-
 @bp.post("/cohorts/<int:cohort_id>/feed")
 @limiter.limit(WRITE_LIMIT, key_func=lambda: f"feed:{getattr(current_user, 'id', 'anon')}")
 @policy.signed_in
@@ -117,20 +106,19 @@ def new_post(cohort_id: int):
             link_url=form.link_url.data, link_text=form.link_text.data))
         services.attach_images(made[0], files, form.image_description.data)
 
-    if form.validate_on_submit() and _attempt(form, create):
+    if form.validate_on_submit() and attempt(form, create):
         flash("Posted to the cohort feed.", "success")
         return redirect(url_for("community.post", cohort_id=cohort.id, post_id=made[0].id))
     return _feed_page(cohort, manager, form=form, status=400)
 
 
-def _post_page(cohort, post, manager: bool, *, comment_form=None, edit_form=None,
-               status: int = 200):
+def _post_page(cohort, post, manager: bool, *, comment_form=None, status: int = 200):
     return render_template(
         "community/post.html", cohort=cohort, post=post, manager=manager,
         html=render_markdown(post.body),
         comments=queries.thread(post, _me(), manager=manager),
         comment_form=comment_form or CommentForm(),
-        edit_form=edit_form, can_edit=services.can_edit(post, _me()),
+        can_edit=services.can_edit(post, _me()),
         kudos=queries.kudos_count(post), mine=services.has_kudos(post, _me()),
         images=queries.images_of([post.id]).get(post.id, []),
         can_write=not cohort.is_archived,
@@ -152,24 +140,34 @@ def edit(cohort_id: int, post_id: int):
     if found.author_id != _me().id:
         abort(404)  # someone else's post: as if there were no such page
     form = PostForm(obj=found) if request.method == "GET" else PostForm()
+    return _edit_page(
+        found, form, lambda: services.edit_post(
+            found, _me(), cohort, kind=PostKind(form.kind.data), body=form.body.data,
+            link_url=form.link_url.data, link_text=form.link_text.data),
+        done="Post updated.", to=url_for("community.post", cohort_id=cohort.id,
+                                         post_id=found.id),
+        template="community/edit.html", cohort=cohort, post=found)
+
+
+def _edit_page(item, form, change, *, done: str, to: str, template: str, **context):
+    """An author's edit page for a post or comment: saved and back to ``to``, or the form
+    again with why (409 once the editing window has passed, 400 for bad input)."""
     status = 200
     if request.method == "POST":
         status = 400
         if form.validate_on_submit():
             try:
-                services.edit_post(found, _me(), cohort, kind=PostKind(form.kind.data),
-                                   body=form.body.data, link_url=form.link_url.data,
-                                   link_text=form.link_text.data)
+                change()
             except DomainError as error:
                 db.session.rollback()
                 apply_domain_error(form, error)
                 status = 409 if error.code == "too_late" else 400
             else:
                 db.session.commit()
-                flash("Post updated.", "success")
-                return redirect(url_for("community.post", cohort_id=cohort.id, post_id=found.id))
-    return render_template("community/edit.html", cohort=cohort, post=found, form=form,
-                           can_edit=services.can_edit(found, _me())), status
+                flash(done, "success")
+                return redirect(to)
+    return render_template(template, form=form, can_edit=services.can_edit(item, _me()),
+                           **context), status
 
 
 def _action(cohort, post, manager: bool, action, *, done: str, form=None, anchor: str = ""):
@@ -222,15 +220,50 @@ def kudos(cohort_id: int, post_id: int):
                    done="", anchor="kudos")
 
 
+def _toggle(cohort_id: int, post_id: int, field: str, change, *, on: str, off: str,
+            managers_only: bool = False):
+    """A button that switches something about a post on, or off when the form sends
+    ``<field>=no``: ``change(cohort, post, on)`` applies the service's rule."""
+    cohort, manager = _cohort(cohort_id)
+    if managers_only and not manager:
+        abort(404)
+    found = _post(cohort, post_id, manager)
+    switch_on = request.form.get(field) != "no"
+    return _action(cohort, found, manager, lambda: change(cohort, found, switch_on),
+                   done=on if switch_on else off)
+
+
 @bp.post("/cohorts/<int:cohort_id>/feed/<int:post_id>/answered")
 @policy.signed_in
 def answered(cohort_id: int, post_id: int):
-    cohort, manager = _cohort(cohort_id)
-    found = _post(cohort, post_id, manager)
-    undo = request.form.get("answered") == "no"
-    return _action(cohort, found, manager, lambda: services.mark_answered(
-        found, _me(), cohort, answered=not undo),
-        done="Marked as not answered yet." if undo else "Marked as answered.")
+    return _toggle(cohort_id, post_id, "answered", lambda cohort, post, on: services.mark_answered(
+        post, _me(), cohort, answered=on),
+        on="Marked as answered.", off="Marked as not answered yet.")
+
+
+@bp.post("/cohorts/<int:cohort_id>/feed/<int:post_id>/story")
+@policy.signed_in
+def story(cohort_id: int, post_id: int):
+    return _toggle(cohort_id, post_id, "story", lambda cohort, post, on: services.mark_story(
+        post, _me(), cohort, story=on),
+        on="Marked as a success story.", off="No longer a success story.")
+
+
+@bp.post("/cohorts/<int:cohort_id>/feed/<int:post_id>/feature")
+@policy.signed_in
+def feature(cohort_id: int, post_id: int):
+    return _toggle(cohort_id, post_id, "featured", lambda cohort, post, on: services.feature(
+        post, _me(), cohort, featured=on),
+        on="Featured on the cohort's page.", off="No longer featured.", managers_only=True)
+
+
+@bp.post("/cohorts/<int:cohort_id>/feed/<int:post_id>/share-across")
+@policy.signed_in
+def share_across(cohort_id: int, post_id: int):
+    return _toggle(cohort_id, post_id, "shared", lambda cohort, post, on: services.share_across(
+        post, _me(), cohort, shared=on),
+        on="The other cohorts of your organisation can read your story.",
+        off="Only this cohort sees it now.")
 
 
 @bp.post("/cohorts/<int:cohort_id>/feed/<int:post_id>/comments")
@@ -241,7 +274,7 @@ def comment(cohort_id: int, post_id: int):
     found = _post(cohort, post_id, manager)
     form = CommentForm()
     made = []
-    if form.validate_on_submit() and _attempt(form, lambda: made.append(
+    if form.validate_on_submit() and attempt(form, lambda: made.append(
             services.add_comment(found, _me(), cohort, form.body.data))):
         return redirect(url_for("community.post", cohort_id=cohort.id, post_id=found.id,
                                 _anchor=f"comment-{made[0].id}"))
@@ -358,60 +391,11 @@ def edit_comment(cohort_id: int, post_id: int, comment_id: int):
     if item.author_id != _me().id:
         abort(404)
     form = CommentForm(obj=item) if request.method == "GET" else CommentForm()
-    status = 200
-    if request.method == "POST":
-        status = 400
-        if form.validate_on_submit():
-            try:
-                services.edit_comment(item, _me(), cohort, form.body.data)
-            except DomainError as error:
-                db.session.rollback()
-                apply_domain_error(form, error)
-                status = 409 if error.code == "too_late" else 400
-            else:
-                db.session.commit()
-                flash("Comment updated.", "success")
-                return redirect(url_for("community.post", cohort_id=cohort.id,
-                                        post_id=found.id, _anchor=f"comment-{item.id}"))
-    return render_template("community/edit_comment.html", cohort=cohort, post=found,
-                           comment=item, form=form,
-                           can_edit=services.can_edit(item, _me())), status
-
-
-@bp.post("/cohorts/<int:cohort_id>/feed/<int:post_id>/story")
-@policy.signed_in
-def story(cohort_id: int, post_id: int):
-    cohort, manager = _cohort(cohort_id)
-    found = _post(cohort, post_id, manager)
-    undo = request.form.get("story") == "no"
-    return _action(cohort, found, manager, lambda: services.mark_story(
-        found, _me(), cohort, story=not undo),
-        done="No longer a success story." if undo else "Marked as a success story.")
-
-
-@bp.post("/cohorts/<int:cohort_id>/feed/<int:post_id>/feature")
-@policy.signed_in
-def feature(cohort_id: int, post_id: int):
-    cohort, manager = _cohort(cohort_id)
-    if not manager:
-        abort(404)
-    found = _post(cohort, post_id, manager)
-    undo = request.form.get("featured") == "no"
-    return _action(cohort, found, manager, lambda: services.feature(
-        found, _me(), cohort, featured=not undo),
-        done="No longer featured." if undo else "Featured on the cohort's page.")
-
-
-@bp.post("/cohorts/<int:cohort_id>/feed/<int:post_id>/share-across")
-@policy.signed_in
-def share_across(cohort_id: int, post_id: int):
-    cohort, manager = _cohort(cohort_id)
-    found = _post(cohort, post_id, manager)
-    undo = request.form.get("shared") == "no"
-    return _action(cohort, found, manager, lambda: services.share_across(
-        found, _me(), cohort, shared=not undo),
-        done=("Only this cohort sees it now." if undo
-              else f"The other cohorts of {cohort.organisation.name} can read your story."))
+    return _edit_page(
+        item, form, lambda: services.edit_comment(item, _me(), cohort, form.body.data),
+        done="Comment updated.", to=url_for("community.post", cohort_id=cohort.id,
+                                            post_id=found.id, _anchor=f"comment-{item.id}"),
+        template="community/edit_comment.html", cohort=cohort, post=found, comment=item)
 
 
 @bp.get("/cohorts/<int:cohort_id>/stories")
