@@ -3,6 +3,8 @@ and accepting an invitation."""
 
 from __future__ import annotations
 
+import re
+
 from flask import (
     Blueprint,
     Response,
@@ -55,11 +57,16 @@ def _team_choices(cohort: Cohort) -> list[SelectChoice]:
         SelectChoice(str(t.id), t.name) for t in roster.cohort_teams(cohort)]
 
 
+#: an id or page number: ASCII digits only (str.isdigit() also takes "²" and "٣", which
+#: int() refuses or reads as another number)
+WHOLE_NUMBER = re.compile(r"[0-9]{1,11}")
+
+
 def _team(cohort: Cohort, raw: str | None) -> Team | None:
     """The chosen team, or None; a team of another organisation is refused by the service."""
     if not raw:
         return None
-    if not raw.isdigit():
+    if not WHOLE_NUMBER.fullmatch(raw):
         raise DomainError("Choose a team from the list.", field="team")
     team = db.session.get(Team, int(raw))
     if team is None or team.is_archived:
@@ -69,7 +76,7 @@ def _team(cohort: Cohort, raw: str | None) -> Team | None:
 
 def _int_arg(name: str) -> int | None:
     raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+    return int(raw) if WHOLE_NUMBER.fullmatch(raw) else None
 
 
 def _enum_arg(enum_cls, name: str):

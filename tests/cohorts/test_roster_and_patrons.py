@@ -80,6 +80,16 @@ def test_roster_filters_by_team_and_patron(app, world, crowd, role_client):
     assert "Member 02" not in body
 
 
+@pytest.mark.parametrize("value", ["²", "٣", "①", "1e3", "-1", "9" * 40])
+def test_roster_ignores_filters_that_are_not_plain_numbers(world, role_client, value):
+    """Unicode digits pass str.isdigit() but not int(): they must not reach it (a 500)."""
+    client = role_client("facilitator")
+    for name in ("team", "patron", "page"):
+        response = client.get(f"/cohorts/{world['cohort']}/people", query_string={name: value})
+        assert response.status_code == 200, (name, value)
+        assert "Alex Participant" in response.get_data(as_text=True)
+
+
 def test_roster_sorts_both_ways(world, crowd, role_client):
     client = role_client("facilitator")
     asc = client.get(f"/cohorts/{world['cohort']}/people?sort=name").get_data(as_text=True)
