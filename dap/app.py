@@ -146,6 +146,9 @@ def configure_blueprints(app: Flask) -> None:
     from dap.events.feedback_views import bp as event_feedback_bp
     from dap.events.recap_views import bp as event_recaps_bp
     from dap.events.views import bp as events_bp
+    from dap.insights.export_views import bp as exports_bp
+    from dap.insights.org_views import bp as org_report_bp
+    from dap.insights.views import bp as insights_bp
     from dap.jobs.views import bp as jobs_bp
     from dap.nudges.email_views import bp as emails_bp
     from dap.nudges.views import bp as nudges_bp
@@ -161,6 +164,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(audit_bp)
     app.register_blueprint(library_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(org_report_bp)
     app.register_blueprint(plans_bp)
     app.register_blueprint(baseline_bp)
     app.register_blueprint(community_bp)
@@ -169,8 +173,10 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(event_recaps_bp)
     app.register_blueprint(support_bp)
     app.register_blueprint(timecap_bp)
+    app.register_blueprint(insights_bp)
     app.register_blueprint(nudges_bp)
     app.register_blueprint(emails_bp)
+    app.register_blueprint(exports_bp)
     # Flask's own static route: public by nature.
     policy.declare(policy.Access.PUBLIC, app.view_functions["static"])
 

@@ -121,9 +121,28 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
+#: a connection execution option: this transaction only reads (see ``begin_read_only``)
+READ_ONLY = "dap_read_only"
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_on_begin(conn: Any) -> None:
     """Start every SQLite transaction with ``BEGIN IMMEDIATE`` so concurrent writers queue
-    on the busy timeout instead of failing when a read lock cannot be upgraded."""
+    on the busy timeout instead of failing when a read lock cannot be upgraded; a read-only
+    one (``begin_read_only``) with a plain ``BEGIN``, which takes no write lock."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY)
+                             else "BEGIN IMMEDIATE")
+
+
+def begin_read_only(session: Any) -> None:
+    """Go on in a transaction that only reads: commit ``session``'s transaction if it has
+    one, and begin the next with ``READ_ONLY``.
+
+    For a response that reads while it streams (a large CSV): on SQLite ``BEGIN IMMEDIATE``
+    would hold the database's write lock until the last line reached the client, and every
+    writer meanwhile would wait, then fail. A plain ``BEGIN`` reads a consistent snapshot
+    (WAL) and lets writers on. Nothing may be written in that transaction."""
+    if session().in_transaction():  # a scoped session: the current one
+        session.commit()
+    session.connection(execution_options={READ_ONLY: True})

@@ -1,4 +1,5 @@
-"""Demo data: one organisation running a realistic cohort, with the documented demo accounts.
+"""Demo data: one organisation running a realistic cohort, with the documented demo accounts,
+a second cohort for senior leaders and a finished one to compare with (dap.demo_history).
 
 Only ever loaded into an empty database (``flask --app dap demo``). The password is the
 documented demo password and must never be used for real accounts.
@@ -26,6 +27,7 @@ from dap.cohorts.models import (
     PatronLink,
     Team,
 )
+from dap.demo_history import enrich_spring, load_autumn_cohort
 from dap.extensions import db
 
 DEMO_PASSWORD = "dap-demo-2026"
@@ -195,11 +197,19 @@ def load_demo(*, params: HashParams, timezone: str = "Europe/London") -> str:
     ensure_baseline_checkpoint(leaders)
     events = _demo_events(cohort, facilitator, participants)
     slots = _demo_support(cohort, facilitator, participants)
-    return (f"{goals} plan goals with check-ins, {events} events, {slots} 1:1 slots, "
-            f"1 organisation, {len(teams)} teams, 2 cohorts (one volunteer), "
-            f"{len(participants) + len(leader_people)} participants with accounts "
-            "(and the demo patron also a participant in the second cohort), 1 kept for "
-            "them by the facilitator, 1 invited, 2 patrons, 2 facilitators, 1 admin")
+    # The history the insights pages compare with: the finished autumn cohort, then a few
+    # more records in the spring one (nothing it has changes).
+    autumn = load_autumn_cohort(org=org, facilitator=facilitator, password_hash=password_hash,
+                                timezone=timezone)
+    more_goals, nudges = enrich_spring(cohort)
+    return (f"1 organisation, 3 cohorts: the running volunteer spring cohort "
+            f"({goals + more_goals} plan goals with check-ins, {events} events, {slots} 1:1 slots, "
+            f"{nudges} patron nudges, 1 participant gone quiet), the senior leaders cohort, "
+            f"and the finished autumn cohort ({autumn}); {len(teams) + autumn.teams} teams, "
+            f"{len(participants) + len(leader_people)} participants with accounts in the "
+            "running cohorts (and the demo patron also a participant in the second cohort), "
+            "1 kept for them by the facilitator, 1 invited, "
+            f"{2 + autumn.teams} patrons, 2 facilitators, 1 admin")
 
 
 def _demo_time(cohort: Cohort, people: list[User]) -> None:

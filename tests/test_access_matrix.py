@@ -76,6 +76,9 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "accounts.admin_user_set_active": ("POST", "/admin/users/{outsider}/active",
                                        {**ADMIN_ONLY, "admin": 303}),
     "jobs.index": ("GET", "/admin/jobs/", ADMIN_ONLY),
+    # Insights: the organisation report (admins)
+    "org_report.report": ("GET", "/admin/insights", ADMIN_ONLY),
+    "org_report.report_csv": ("GET", "/admin/insights.csv", ADMIN_ONLY),
     # People in a cohort: its facilitators and admins; members of other kinds get 404.
     "people.roster": ("GET", "/cohorts/{cohort}/people", MANAGERS),
     "people.roster_csv": ("GET", "/cohorts/{cohort}/people.csv", MANAGERS),
@@ -347,6 +350,16 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "baseline.report": ("GET", "/cohorts/{cohort}/baseline/report", MANAGERS),
     "baseline.report_csv": ("GET", "/cohorts/{cohort}/baseline/report.csv", MANAGERS),
     "baseline.barriers_csv": ("GET", "/cohorts/{cohort}/baseline/barriers.csv", MANAGERS),
+    # Insights (rules in tests/insights/): the cohort's managers; comparing cohorts needs
+    # at least one cohort one manages (members and patrons manage none: 404).
+    "insights.dashboard": ("GET", "/cohorts/{cohort}/insights", MANAGERS),
+    "insights.people": ("GET", "/cohorts/{cohort}/insights/people", MANAGERS),
+    "insights.roster_csv": ("GET", "/cohorts/{cohort}/insights/people.csv", MANAGERS),
+    "insights.nudge": ("POST", "/cohorts/{cohort}/insights/people/{participant_membership}/nudge",
+                       managers(303)),
+    "insights.activity": ("GET", "/cohorts/{cohort}/insights/activity", MANAGERS),
+    "insights.channels": ("GET", "/cohorts/{cohort}/insights/channels", MANAGERS),
+    "insights.compare": ("GET", "/insights/compare", MANAGERS),
     # an empty form: no checkpoint chosen (400); the baseline is open, so closing works and
     # reopening it is a conflict (409)
     "baseline.open_checkpoint": ("POST", "/cohorts/{cohort}/baseline/checkpoints", managers(400)),
@@ -393,6 +406,11 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "audit.admin_log_csv": ("GET", "/admin/audit.csv", ADMIN_ONLY),
     "audit.cohort_log": ("GET", "/cohorts/{cohort}/audit", MANAGERS),
     "audit.cohort_log_csv": ("GET", "/cohorts/{cohort}/audit.csv", MANAGERS),
+    # Insights exports
+    "exports.index": ("GET", "/cohorts/{cohort}/exports", MANAGERS),
+    "exports.download": ("GET", "/cohorts/{cohort}/exports/checkins.csv", MANAGERS),
+    "exports.download (unknown export)": ("GET", "/cohorts/{cohort}/exports/notes.csv",
+                                          managers(404)),
 }
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from zoneinfo import ZoneInfo
@@ -405,13 +405,12 @@ def _question_cells(question: Question, answer: Answer | None) -> list[str]:
     return [labels, *([text] if question.free_text else [])]
 
 
-def answers_csv(cohort: Cohort, baseline: Baseline, *, team_id: int | None = None) -> str:
-    """One line per assessment (begun or sent) of the counted people (optionally one team's),
-    by team, name, then checkpoint: who, the checkpoint, when it was started and sent (ISO
-    8601 in the cohort's time zone; sent empty while not sent), each statement's rating
-    (empty when not rated), each area's mean of the ratings given (two decimals), and the
-    answers (choices by label, joined with "; "). See ``answers_header``. Cells go through
-    ``dap.core.csv`` (formula-safe). Three queries."""
+def answers_rows(cohort: Cohort, baseline: Baseline, *,
+                 team_id: int | None = None) -> Iterator[list[object]]:
+    """The lines of ``answers_csv`` below its header (``answers_header``), for a streamed
+    download. The three queries run at once, when called (in the view, inside the request);
+    the lines are made as they are read. What it holds meanwhile is bounded by the people
+    and checkpoints of the cohort (a few per person), never by the size of the document."""
     zone = ZoneInfo(cohort.timezone)
     assessments = db.session.execute(_with_membership(
         select(Assessment.id, User.id, User.name, User.email, Team.name, Checkpoint.kind,
@@ -434,19 +433,33 @@ def answers_csv(cohort: Cohort, baseline: Baseline, *, team_id: int | None = Non
     def local(moment):
         return moment.astimezone(zone).isoformat(timespec="seconds") if moment else None
 
-    rows = []
     ordered = sorted(assessments, key=lambda r: (*_team_order(r[4]), r[2].casefold(), r[1],
                                                  KIND_ORDER.index(r[5])))
-    for assessment_id, _, name, email, team, kind, started, submitted in ordered:
-        given, means, said = ratings[assessment_id], areas[assessment_id], answers[assessment_id]
-        rows.append([
-            name, email or "", team or "", KIND_LABELS[kind], local(started), local(submitted),
-            *(given.get(statement_id) for statement_id in baseline.statements),
-            *(_round(Fraction(sum(means[slug]), len(means[slug]))) if means.get(slug) else None
-              for slug in baseline.areas),
-            *(cell for qid, q in baseline.questions.items()
-              for cell in _question_cells(q, said.get(qid)))])
-    return write_csv(rows, answers_header(baseline))
+
+    def lines() -> Iterator[list[object]]:
+        for assessment_id, _, name, email, team, kind, started, submitted in ordered:
+            given, means = ratings[assessment_id], areas[assessment_id]
+            said = answers[assessment_id]
+            yield [
+                name, email or "", team or "", KIND_LABELS[kind], local(started),
+                local(submitted),
+                *(given.get(statement_id) for statement_id in baseline.statements),
+                *(_round(Fraction(sum(means[slug]), len(means[slug]))) if means.get(slug)
+                  else None for slug in baseline.areas),
+                *(cell for qid, q in baseline.questions.items()
+                  for cell in _question_cells(q, said.get(qid)))]
+
+    return lines()
+
+
+def answers_csv(cohort: Cohort, baseline: Baseline, *, team_id: int | None = None) -> str:
+    """One line per assessment (begun or sent) of the counted people (optionally one team's),
+    by team, name, then checkpoint: who, the checkpoint, when it was started and sent (ISO
+    8601 in the cohort's time zone; sent empty while not sent), each statement's rating
+    (empty when not rated), each area's mean of the ratings given (two decimals), and the
+    answers (choices by label, joined with "; "). See ``answers_header``; the lines are
+    ``answers_rows``. Cells go through ``dap.core.csv`` (formula-safe). Three queries."""
+    return write_csv(answers_rows(cohort, baseline, team_id=team_id), answers_header(baseline))
 
 
 # --- barriers for the organisation (anonymous) -------------------------------------------------

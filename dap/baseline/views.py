@@ -25,7 +25,7 @@ from dap.baseline.models import Assessment, Checkpoint, CheckpointKind
 from dap.clock import now_utc
 from dap.content.baseline import Baseline, current_baseline
 from dap.content.library import current_library
-from dap.core.csv import csv_download
+from dap.core.csv import csv_download, csv_stream
 from dap.core.forms import ConfirmForm, attempt
 from dap.errors import DomainError
 from dap.extensions import db
@@ -359,8 +359,10 @@ def report(cohort_id: int):
 @policy.signed_in
 def report_csv(cohort_id: int):
     cohort = policy.load_cohort(current_user, cohort_id, manage=True)
-    body = reports.answers_csv(cohort, _questionnaire(), team_id=_team_filter())
-    return csv_download(body, f"dap-cohort-{cohort.id}-baseline-{now_utc().date()}.csv")
+    baseline = _questionnaire()
+    return csv_stream(reports.answers_rows(cohort, baseline, team_id=_team_filter()),
+                      reports.answers_header(baseline),
+                      f"dap-cohort-{cohort.id}-baseline-{now_utc().date()}.csv")
 
 
 @bp.get("/cohorts/<int:cohort_id>/baseline/barriers.csv")

@@ -26,7 +26,8 @@ What counts as a contact, and its hours:
 The figures describe what happened after a contact, not what a contact caused: people who
 come to workshops may be the keen ones anyway. Figures from fewer than ``FEW`` people are
 flagged. Aggregates are computed in SQL (a window function finds each outcome's latest
-earlier contact): four queries per channel and three for everyone, whatever the size.
+earlier contact): two to four queries per channel and three for everyone (20 in all),
+whatever the size.
 """
 
 from __future__ import annotations

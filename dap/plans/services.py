@@ -3,6 +3,7 @@ dropping goals, ordering, and the streak."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -369,9 +370,7 @@ def streaks(plans: Iterable[Plan], *, today: Mapping[int, date]) -> dict[int, in
 
 def streak_of(plan: Plan, days: set[date], *, today: date) -> int:
     """``streak`` from the days the plan has a check-in on (no query)."""
-    per_week: dict[date, int] = {}
-    for day in days:
-        per_week[_monday(day)] = per_week.get(_monday(day), 0) + 1
+    per_week = Counter(day - timedelta(days=day.weekday()) for day in days)
 
     def paused(week: date) -> bool:
         if plan.paused_from is None or plan.paused_until is None:
