@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from fractions import Fraction
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
@@ -118,6 +119,27 @@ class CohortFacts:
     @property
     def joined(self) -> list[Person]:
         return [p for p in self.people if p.has_joined]
+
+    @property
+    def has_ended(self) -> bool:
+        return has_ended(self.cohort)
+
+
+def as_of(cohort: Cohort, now: datetime | None = None) -> datetime:
+    """The moment a cohort's figures are read at: now while it runs, and once it has ended
+    the end of its last day (midnight after ``end_date`` in its time zone), so that a
+    finished cohort shows who was active, silent or on a streak when it finished rather
+    than everyone silent since."""
+    now = now or now_utc()
+    end = datetime.combine(cohort.end_date + timedelta(days=1), time(0),
+                           tzinfo=ZoneInfo(cohort.timezone)).astimezone(UTC)
+    return min(now, end)
+
+
+def has_ended(cohort: Cohort, now: datetime | None = None) -> bool:
+    """Whether the cohort's last day is over (in its time zone)."""
+    now = now or now_utc()
+    return as_of(cohort, now) < now
 
 
 def cohort_facts(cohort: Cohort, *, team_id: int | None = None,

@@ -59,7 +59,8 @@ def _team(cohort: Cohort) -> Team | None:
 
 def _common(cohort: Cohort, team: Team | None) -> dict:
     return {"cohort": cohort, "team": team, "team_id": team.id if team else None,
-            "teams": baseline_reports.teams_with_participants(cohort)}
+            "teams": baseline_reports.teams_with_participants(cohort),
+            "ended": dashboard.has_ended(cohort)}
 
 
 @bp.get("/cohorts/<int:cohort_id>/insights", endpoint="dashboard")
@@ -74,7 +75,8 @@ def dashboard_page(cohort_id: int):
                                                 team_id=team.id if team else None)
         if db.session.new:
             db.session.commit()  # the baseline checkpoint, made on first need
-    facts = dashboard.cohort_facts(cohort, team_id=team.id if team else None)
+    facts = dashboard.cohort_facts(cohort, team_id=team.id if team else None,
+                                   now=dashboard.as_of(cohort))
     return render_template(
         "insights/dashboard.html", **_common(cohort, team), facts=facts,
         funnel=dashboard.funnel(facts), skills=skills,
@@ -96,13 +98,15 @@ def people(cohort_id: int):
     cohort = _cohort(cohort_id)
     team = _team(cohort)
     sort, descending, silent_only = _roster_args()
-    facts = dashboard.cohort_facts(cohort, team_id=team.id if team else None)
+    facts = dashboard.cohort_facts(cohort, team_id=team.id if team else None,
+                                   now=dashboard.as_of(cohort))
     return render_template(
         "insights/people.html", **_common(cohort, team), facts=facts,
         lines=dashboard.roster_lines(facts, sort=sort, descending=descending,
                                      silent_only=silent_only),
         sort=sort, descending=descending, silent_only=silent_only, labels=CHANNEL_LABELS,
-        form=ConfirmForm(), can_edit=policy.can_edit_cohort(current_user, cohort))
+        form=ConfirmForm(),
+        can_nudge=policy.can_edit_cohort(current_user, cohort) and not facts.has_ended)
 
 
 ROSTER_HEADER = ["name", "email", "team", "baseline sent", "goals open", "goals done",
@@ -127,7 +131,8 @@ def roster_csv(cohort_id: int):
     cohort = _cohort(cohort_id)
     team = _team(cohort)
     sort, descending, silent_only = _roster_args()
-    facts = dashboard.cohort_facts(cohort, team_id=team.id if team else None)
+    facts = dashboard.cohort_facts(cohort, team_id=team.id if team else None,
+                                   now=dashboard.as_of(cohort))
     lines = dashboard.roster_lines(facts, sort=sort, descending=descending,
                                    silent_only=silent_only)
     return csv_stream([_roster_row(p) for p in lines], ROSTER_HEADER,
@@ -151,6 +156,9 @@ def nudge(cohort_id: int, membership_id: int):
                     or url_for("insights.people", cohort_id=cohort.id, silent="1"), 303)
     if not ConfirmForm().validate_on_submit():
         abort(400, description="The form had expired. Please try again.")
+    if dashboard.has_ended(cohort):
+        flash("The cohort has ended, so nothing was sent.", "info")
+        return back
     facts = dashboard.cohort_facts(cohort, team_id=membership.team_id)
     person = next((p for p in facts.joined if p.membership.id == membership.id), None)
     if person is None or not person.can_be_nudged:
@@ -206,7 +214,8 @@ def channels_page(cohort_id: int):
     team = _team(cohort)
     return render_template(
         "insights/channels.html", **_common(cohort, team),
-        table=channels.channel_table(cohort, team_id=team.id if team else None),
+        table=channels.channel_table(cohort, team_id=team.id if team else None,
+                                     now=dashboard.as_of(cohort)),
         window_days=channels.WINDOW_DAYS)
 
 
@@ -236,9 +245,10 @@ def compare():
     if not choices:
         abort(404)
     first, second = _cohort_arg("a"), _cohort_arg("b")
-    tables = [channels.channel_table(c) for c in (first, second) if c is not None]
-    funnels = [dashboard.funnel(dashboard.cohort_facts(c))[0]
-               for c in (first, second) if c is not None]
+    chosen = [c for c in (first, second) if c is not None]
+    tables = [channels.channel_table(c, now=dashboard.as_of(c)) for c in chosen]
+    funnels = [dashboard.funnel(dashboard.cohort_facts(c, now=dashboard.as_of(c)))[0]
+               for c in chosen]
     return render_template("insights/compare.html", choices=choices,
                            first=first, second=second, tables=tables, funnels=funnels,
                            window_days=channels.WINDOW_DAYS)

@@ -185,3 +185,21 @@ def test_queries_do_not_grow_with_the_cohort(app, story):
     with app.app_context():
         grow(story, 30)
     assert count() == small
+
+
+def test_as_of_is_now_while_a_cohort_runs_and_its_end_afterwards(app, frozen):
+    from datetime import UTC, date, datetime
+
+    with app.app_context():
+        cohort = factories.make_cohort(start_date=date(2026, 5, 4), end_date=date(2026, 6, 30),
+                                       timezone="Europe/London")
+        frozen(NOW)
+        assert dashboard.as_of(cohort) == NOW
+        assert not dashboard.has_ended(cohort)
+        # the end of 30 June in London (BST) is 23:00 UTC
+        end = datetime(2026, 6, 30, 23, 0, tzinfo=UTC)
+        frozen(end)
+        assert not dashboard.has_ended(cohort)
+        frozen(datetime(2026, 6, 30, 23, 0, 1, tzinfo=UTC))
+        assert dashboard.has_ended(cohort)
+        assert dashboard.as_of(cohort) == end

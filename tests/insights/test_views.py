@@ -286,3 +286,28 @@ def test_compare_refuses_cohorts_one_does_not_manage(app, story, facilitator, lo
     assert facilitator.get("/insights/compare?a=99999999").status_code == 404
     ann = login_as(user(app, story["ann"]))
     assert ann.get(f"/insights/compare?a={story['cohort']}").status_code == 404
+
+
+def test_an_ended_cohort_is_read_as_it_stood_at_its_end(app, story, frozen, login_as):
+    """Five weeks after the cohort's last day, its figures are those of that day: Ann was
+    active then (not silent since), and nobody is offered a nudge."""
+    from datetime import date, timedelta
+
+    from tests.insights.conftest import NOW
+
+    with app.app_context():
+        db.session.get(Cohort, story["cohort"]).end_date = date(2026, 6, 16)
+        db.session.commit()
+    frozen(NOW + timedelta(days=35))
+    facilitator = login_as(user(app, story["facilitator"]))
+    page = text(facilitator.get(f"/cohorts/{story['cohort']}/insights"))
+    assert "This cohort ended on 16 June 2026" in page
+    assert "3</strong> active in the last 14 days" in page  # on 16 June, as on the 15th
+    assert "1</strong> silent now" in page  # Eve, as then
+    people = text(facilitator.get(f"/cohorts/{story['cohort']}/insights/people"))
+    assert "Nudge " not in people
+    eve = membership_of(app, story, "eve")
+    response = post_form(facilitator, f"/cohorts/{story['cohort']}/insights/people/{eve}/nudge",
+                         follow_redirects=True)
+    assert "The cohort has ended, so nothing was sent." in response.get_data(as_text=True)
+    assert nudges_to(app, story["eve"]) == []
