@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export FLASK_APP := dap
 
-.PHONY: install run test test-pg lint content-check bench bench-pg bench-gunicorn bench-jobs scheduler clean
+.PHONY: install run test test-pg lint content-check bench bench-pg bench-gunicorn bench-jobs bench-insights scheduler clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,11 @@ bench-gunicorn: install
 bench-jobs: install
 	$(BIN)/python bench/jobs_bench.py --database sqlite
 	$(BIN)/python bench/jobs_bench.py --database postgresql --pg-url $(BENCH_PG_URL)
+
+## The insights pages for a cohort with a year of activity: 25, 250 and 1,000 participants
+bench-insights: install
+	$(BIN)/python bench/insights_bench.py --database sqlite
+	$(BIN)/python bench/insights_bench.py --database postgresql --pg-url $(BENCH_PG_URL)
 
 ## The job scheduler as its own process (production layout)
 scheduler: install

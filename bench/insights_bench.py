@@ -215,6 +215,12 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             with app.app_context():
                 add_people(cohort_id, events, have, size)
+                if db.engine.dialect.name == "postgresql":
+                    # as autovacuum would soon after such a load: without statistics the
+                    # planner takes the new tables for empty and picks nested loops
+                    with db.engine.connect() as conn:
+                        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                            "ANALYZE")
                 db.session.remove()
             have = size
             seeded = time.perf_counter() - started
