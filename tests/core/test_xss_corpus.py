@@ -875,3 +875,26 @@ def test_skills_baseline_open_answers(app, world, role_client):
     each_chunk("skills baseline open answer", answer, lambda: stored(app, Answer, "text"),
                [(me.client, f"{base}/questions"), (facilitator, f"/cohorts/{cohort}/baseline/report")],
                2000)
+
+
+def test_names_on_the_insights_pages(app, world, role_client):
+    """A participant's name on the facilitators' insights pages (their measures), and a
+    cohort's name on its insights pages, beside another cohort, and in the organisation
+    report."""
+    from dap.accounts.models import User
+    from dap.cohorts.models import Cohort
+
+    cohort = world["cohort"]
+    facilitator = Writer(role_client("facilitator"))
+    participant = Writer(role_client("participant"))
+    each_chunk("display name on the insights pages", participant.form("/account", "profile-name"),
+               lambda: stored(app, User, "name", id=world["participant"]),
+               [(facilitator.client, f"/cohorts/{cohort}/insights/people")], 120,
+               single_line=True)
+    admin = role_client("admin")
+    each_chunk("cohort name on the insights pages", facilitator.form(f"/cohorts/{cohort}/edit", "name"),
+               lambda: stored(app, Cohort, "name", id=cohort),
+               [(facilitator.client, f"/cohorts/{cohort}/insights"),
+                (facilitator.client, f"/cohorts/{cohort}/insights/channels"),
+                (facilitator.client, f"/insights/compare?a={cohort}"),
+                (admin, "/admin/insights")], 160, single_line=True)
