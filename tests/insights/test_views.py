@@ -240,7 +240,10 @@ def test_members_and_outsiders_get_404(app, story, login_as):
 def test_the_channels_page_shows_the_table_and_the_method(story, facilitator):
     page = text(facilitator.get(f"/cohorts/{story['cohort']}/insights/channels"))
     row = re.search(r"Workshops and events.*?</tr>", page).group(0)
-    assert re.findall(r"<td>([^<]*)", row)[:2] == ["2", "2"]
+    # reached, contacts, hours (3.0, 3.0), goals 1 (0.50 a person), check-ins 2 (1.00),
+    # per facilitator hour: 1/3 goals, 2/3 check-ins
+    assert re.findall(r"<td>([^<]*)", row) == ["2", "2", "3.0", "3.0", "1", "0.50", "2", "1.00",
+                                              "0.33", "0.67"]
     assert "within 14 days after one of their own contacts" in page
     assert "not what a contact caused" in page
     assert "Everyone, whatever their contacts" in page
