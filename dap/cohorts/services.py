@@ -403,14 +403,17 @@ def set_cohort_archived(cohort: Cohort, *, archived: bool, actor: User) -> None:
     record("cohort.archived" if archived else "cohort.unarchived", actor=actor, cohort=cohort)
 
 
-def list_cohorts(*, manager: User | None, archived: bool, page: int = 1,
+def list_cohorts(*, manager: User | None, archived: bool | None, page: int = 1,
                  per_page: int = 25) -> tuple[list[Cohort], int]:
     """One page of cohorts, newest start first, and how many there are in all.
 
     ``manager=None`` lists every cohort (for admins); otherwise only the cohorts where
-    ``manager`` is an active facilitator. Organisations come loaded (three queries).
+    ``manager`` is an active facilitator. ``archived``: only archived ones, only the
+    others, or (None) both. Organisations come loaded (three queries).
     """
-    stmt = select(Cohort).where(Cohort.is_archived.is_(archived))
+    stmt = select(Cohort)
+    if archived is not None:
+        stmt = stmt.where(Cohort.is_archived.is_(archived))
     if manager is not None:
         stmt = stmt.where(Cohort.id.in_(
             select(Membership.cohort_id).where(

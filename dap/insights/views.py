@@ -8,13 +8,13 @@ import re
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from dap import policy
 from dap.accounts.views import safe_next
 from dap.baseline import reports as baseline_reports
 from dap.clock import now_utc
-from dap.cohorts.models import Cohort, CohortRole, Membership, MembershipStatus, Team
+from dap.cohorts import services as cohort_services
+from dap.cohorts.models import Cohort, CohortRole, Membership, Team
 from dap.community.queries import stories
 from dap.content.baseline import current_baseline
 from dap.content.nudges import nudge_template
@@ -219,14 +219,15 @@ def channels_page(cohort_id: int):
         window_days=channels.WINDOW_DAYS)
 
 
+#: the most cohorts offered for comparing (newest first)
+COMPARE_CHOICES = 500
+
+
 def _managed_cohorts() -> list[Cohort]:
-    """The cohorts the current user manages, newest first (admins: every cohort)."""
-    query = select(Cohort).order_by(Cohort.start_date.desc(), Cohort.id.desc())
-    if not policy.is_admin(current_user):
-        query = query.join(Membership, Membership.cohort_id == Cohort.id).where(
-            Membership.user_id == current_user.id, Membership.role == CohortRole.FACILITATOR,
-            Membership.status == MembershipStatus.ACTIVE)
-    return list(db.session.scalars(query))
+    """The cohorts the current user manages, archived ones too (admins: every cohort)."""
+    manager = None if policy.is_admin(current_user) else current_user
+    return cohort_services.list_cohorts(manager=manager, archived=None,
+                                        per_page=COMPARE_CHOICES)[0]
 
 
 def _cohort_arg(name: str) -> Cohort | None:
