@@ -5,7 +5,7 @@ Everything is read for the whole cohort (or one team) at once, in a fixed number
 queries whatever the number of people: the participants, their patrons, their baselines,
 their goals by status, their plans (for the streak), their latest activity (six queries, see
 ``dap.insights.activity``), this week's time (three, see ``dap.timecap.queries``), the events
-they came to, the 1:1 sessions they had and whose plan is paused. About twenty in all.
+they came to and the 1:1 sessions they had. About twenty in all.
 """
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ from dap.cohorts.models import (
 )
 from dap.events.models import PRESENT_MARKS, Attendance, Event, EventStatus
 from dap.extensions import db
-from dap.insights.activity import Activity, last_activity, silent_days
+from dap.insights.activity import Activity, last_activity
+from dap.insights.silence import episode_start, pause_state
 from dap.plans.models import GoalStatus, Plan, PlanGoal
-from dap.plans.queries import paused_participants
 from dap.plans.services import streaks
 from dap.support.models import BookingStatus, SupportBooking, SupportSlot
 from dap.timecap.queries import WeekFigures, this_week_of
@@ -188,8 +188,11 @@ def cohort_facts(cohort: Cohort, *, team_id: int | None = None,
     plans = list(db.session.scalars(select(Plan).where(
         Plan.cohort_id == cohort.id, Plan.participant_id.in_(joined_ids))))
     found = streaks(plans, today={cohort.id: local_date(now, cohort.timezone)})
+    back_on: dict[int, datetime | None] = {}
     for plan in plans:
         by_user[plan.participant_id].streak = found[plan.id]
+        by_user[plan.participant_id].is_paused, back_on[plan.participant_id] = pause_state(
+            plan.paused_from, plan.paused_until, cohort.timezone, now)
     for user_id, activity in last_activity(cohort.id, joined_ids).items():
         by_user[user_id].activity = activity
     weeks = this_week_of([(user_id, cohort) for user_id in joined_ids], at=now)
@@ -211,13 +214,14 @@ def cohort_facts(cohort: Cohort, *, team_id: int | None = None,
                    SupportBooking.participant_id.in_(joined_ids))
             .group_by(SupportBooking.participant_id)):
         by_user[user_id].sessions_held = count
-    paused = paused_participants(cohort, joined_ids)
+    # silence as the daily scan sees it (dap.insights.silence): a pause is not silence, and
+    # the count starts again when it ends
     for person in joined:
-        person.is_paused = person.user.id in paused
         if not person.is_paused:
-            person.silent_days = silent_days(
-                person.activity, joined_at=person.membership.joined_at,
-                after_days=cohort.silent_after_days, now=now)
+            quiet = now - episode_start(person.activity, person.membership.joined_at,
+                                        back_on.get(person.user.id))
+            if quiet >= timedelta(days=cohort.silent_after_days):
+                person.silent_days = quiet.days
     return facts
 
 

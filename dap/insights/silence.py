@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -32,7 +32,7 @@ from dap.accounts.models import User
 from dap.clock import local_date
 from dap.cohorts.models import Cohort, CohortRole, Membership, MembershipStatus, PatronLink
 from dap.extensions import db
-from dap.insights.activity import last_activities
+from dap.insights.activity import Activity, last_activities
 from dap.nudges.models import Notification, NotificationKind
 from dap.nudges.notify import Message, send
 from dap.plans.models import Plan
@@ -49,6 +49,52 @@ class Silence:
     @property
     def key(self) -> str:
         return f"silent:{self.cohort.id}:{self.person.id}:{int(self.since.timestamp())}"
+
+
+def pause_state(paused_from: date | None, paused_until: date | None, timezone: str,
+                now: datetime) -> tuple[bool, datetime | None]:
+    """Whether a plan paused from ``paused_from`` to ``paused_until`` (days in the cohort's
+    time zone) is paused at ``now``, and, once the pause is over, the moment the plan was
+    back on (midnight after its last day): the silence count starts again there."""
+    if paused_from is None or paused_until is None:
+        return False, None
+    today = local_date(now, timezone)
+    if paused_from <= today <= paused_until:
+        return True, None
+    if paused_until < today:
+        day = paused_until + timedelta(days=1)
+        return False, datetime(day.year, day.month, day.day,
+                               tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+    return False, None
+
+
+def episode_start(activity: Activity | None, joined_at: datetime,
+                  back_on: datetime | None) -> datetime:
+    """When the current quiet began: the latest activity (joining, when there is none), or
+    the end of a pause if that came later. A pause is not silence."""
+    since = activity.at if activity is not None else joined_at
+    return max(since, back_on) if back_on is not None else since
+
+
+def silence_of(cohort: Cohort, membership: Membership, *, now: datetime) -> Silence | None:
+    """``membership``'s current episode of silence at ``now`` (noticed or not), by the rules of
+    ``silences``; None when they are not silent, are paused, are kept by a facilitator, or
+    are not an active participant. Eight queries."""
+    person = membership.user
+    if (membership.role is not CohortRole.PARTICIPANT or person.is_managed
+            or membership.status is not MembershipStatus.ACTIVE):
+        return None
+    pause = db.session.execute(select(Plan.paused_from, Plan.paused_until).where(
+        Plan.cohort_id == cohort.id, Plan.participant_id == person.id)).first()
+    paused, back_on = pause_state(*(pause or (None, None)), cohort.timezone, now)
+    if paused:
+        return None
+    activity = last_activities([(cohort.id, person.id)]).get((cohort.id, person.id))
+    since = episode_start(activity, membership.joined_at, back_on)
+    quiet = now - since
+    if quiet < timedelta(days=cohort.silent_after_days):
+        return None
+    return Silence(cohort, person, membership.id, since, quiet.days)
 
 
 def silences(now: datetime) -> list[Silence]:
@@ -77,13 +123,11 @@ def silences(now: datetime) -> list[Silence]:
             .join(Cohort, Cohort.id == Plan.cohort_id)
             .where(Plan.cohort_id.in_(cohort_ids), Plan.participant_id.in_(user_ids),
                    Plan.paused_from.is_not(None), Plan.paused_until.is_not(None))):
-        today = local_date(now, tz)
-        if start <= today <= until:
+        is_paused, back = pause_state(start, until, tz, now)
+        if is_paused:
             paused.add((cohort_id, user_id))
-        elif until < today:
-            day = until + timedelta(days=1)
-            back_on[(cohort_id, user_id)] = datetime(day.year, day.month, day.day,
-                                                     tzinfo=ZoneInfo(tz)).astimezone(UTC)
+        elif back is not None:
+            back_on[(cohort_id, user_id)] = back
     latest = last_activities((cohort.id, person.id) for _, _, cohort, person in running)
     noticed = set(db.session.scalars(select(Notification.dedup_key).where(
         Notification.kind == NotificationKind.SILENT, Notification.cohort_id.in_(cohort_ids))))
@@ -91,10 +135,8 @@ def silences(now: datetime) -> list[Silence]:
     for membership_id, joined_at, cohort, person in running:
         if (cohort.id, person.id) in paused:
             continue
-        activity = latest.get((cohort.id, person.id))
-        since = activity.at if activity is not None else joined_at
-        # A pause is not silence: the count starts again when it ends.
-        since = max(since, back_on.get((cohort.id, person.id), since))
+        since = episode_start(latest.get((cohort.id, person.id)), joined_at,
+                              back_on.get((cohort.id, person.id)))
         quiet = now - since
         if quiet < timedelta(days=cohort.silent_after_days):
             continue

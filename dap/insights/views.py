@@ -24,6 +24,7 @@ from dap.errors import DomainError
 from dap.extensions import db, limiter
 from dap.insights import channels, dashboard, weekly
 from dap.insights.activity import CHANNEL_LABELS
+from dap.insights.silence import silence_of
 from dap.nudges import nudging
 from dap.nudges.models import NotificationKind
 
@@ -159,19 +160,17 @@ def nudge(cohort_id: int, membership_id: int):
     if dashboard.has_ended(cohort):
         flash("The cohort has ended, so nothing was sent.", "info")
         return back
-    facts = dashboard.cohort_facts(cohort, team_id=membership.team_id)
-    person = next((p for p in facts.joined if p.membership.id == membership.id), None)
-    if person is None or not person.can_be_nudged:
+    silence = silence_of(cohort, membership, now=now_utc())
+    if silence is None:
         flash(f"{membership.user.name} is not silent now, so nothing was sent.", "info")
         return back
-    since = person.activity.at if person.activity else membership.joined_at
     template = nudge_template(SILENT_NUDGE)
     try:
         sent = nudging.send_nudge(
             patron=current_user._get_current_object(), participant=membership.user,
             cohort=cohort, membership=membership, kind=NotificationKind.NUDGE,
             template=template, message="" if template else _fallback(membership),
-            token=f"silent-{int(since.timestamp())}")
+            token=f"silent-{int(silence.since.timestamp())}")
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")

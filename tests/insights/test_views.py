@@ -314,3 +314,26 @@ def test_an_ended_cohort_is_read_as_it_stood_at_its_end(app, story, frozen, logi
                          follow_redirects=True)
     assert "The cohort has ended, so nothing was sent." in response.get_data(as_text=True)
     assert nudges_to(app, story["eve"]) == []
+
+
+def test_a_pause_is_not_silence_on_the_people_page_either(app, story, facilitator):
+    """As the daily scan counts it: Eve, quiet since joining 20 days ago, paused her plan
+    until five days ago; her silence starts again when the pause ended, so she is not silent
+    (4 days), is offered no nudge, and a nudge posted anyway sends nothing."""
+    from datetime import timedelta
+
+    from dap.plans.models import Plan
+    from tests.insights.conftest import NOW
+
+    with app.app_context():
+        db.session.add(Plan(cohort_id=story["cohort"], participant_id=story["eve"],
+                            paused_from=(NOW - timedelta(days=18)).date(),
+                            paused_until=(NOW - timedelta(days=5)).date()))
+        db.session.commit()
+    page = text(facilitator.get(f"/cohorts/{story['cohort']}/insights/people?silent=1"))
+    assert "Nobody is silent at the moment." in page
+    eve = membership_of(app, story, "eve")
+    response = post_form(facilitator, f"/cohorts/{story['cohort']}/insights/people/{eve}/nudge",
+                         follow_redirects=True)
+    assert "is not silent now, so nothing was sent" in response.get_data(as_text=True)
+    assert nudges_to(app, story["eve"]) == []
