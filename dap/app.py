@@ -135,7 +135,9 @@ def configure_extensions(app: Flask) -> None:
 def configure_blueprints(app: Flask) -> None:
     """One line per domain; no auto-discovery."""
     from dap.accounts.privacy_views import bp as privacy_bp
+    from dap.accounts.token_views import bp as api_tokens_bp
     from dap.accounts.views import bp as accounts_bp
+    from dap.api import blueprint as api_blueprint
     from dap.audit.views import bp as audit_bp
     from dap.baseline.views import bp as baseline_bp
     from dap.cohorts.people_views import bp as people_bp
@@ -159,6 +161,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(privacy_bp)
+    app.register_blueprint(api_tokens_bp)
     app.register_blueprint(cohorts_bp)
     app.register_blueprint(people_bp)
     app.register_blueprint(audit_bp)
@@ -177,6 +180,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(nudges_bp)
     app.register_blueprint(emails_bp)
     app.register_blueprint(exports_bp)
+    app.register_blueprint(api_blueprint())
     # Flask's own static route: public by nature.
     policy.declare(policy.Access.PUBLIC, app.view_functions["static"])
 

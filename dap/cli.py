@@ -150,8 +150,9 @@ def scheduler_command() -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from dap.accounts.cli import token_cli
     from dap.content.cli import content_cli
 
     for command in (create_user_command, demo_command, backup_command, scheduler_command,
-                    jobs_cli, content_cli):
+                    jobs_cli, content_cli, token_cli):
         app.cli.add_command(command)

@@ -39,6 +39,8 @@ ENV_VARS: dict[str, str] = {
     "`Europe/London`).",
     "DAP_RATELIMIT_STORAGE_URL": "Where rate-limit counters live: `memory://` (default, one "
     "process only) or `redis://host:6379/0` for several workers.",
+    "DAP_API_RATE_LIMIT": "Requests one API token may make (default `300 per minute`; the "
+    "syntax of the `limits` library, e.g. `1000 per hour`).",
     "DAP_SCHEDULER": "`inprocess` runs the job scheduler inside the development server; `off` "
     "(default) leaves it to `flask --app dap scheduler`.",
     "DAP_UPLOAD_DIR": "Where uploaded photos are kept (default `instance/uploads`); back it up "
@@ -119,6 +121,15 @@ def load_config(environ: Mapping[str, str]) -> dict[str, Any]:
         if env != "production":
             trusted_hosts += ["localhost", "127.0.0.1"]
 
+    api_rate_limit = environ.get("DAP_API_RATE_LIMIT", "").strip() or "300 per minute"
+    try:
+        from limits import parse_many
+
+        parse_many(api_rate_limit)
+    except ValueError:
+        raise ConfigError(f"DAP_API_RATE_LIMIT is not a rate limit: {api_rate_limit!r} "
+                          "(write e.g. '300 per minute')") from None
+
     upload_mb = parse_int("DAP_MAX_UPLOAD_MB", environ.get("DAP_MAX_UPLOAD_MB"), 16, minimum=1)
 
     return {
@@ -153,6 +164,7 @@ def load_config(environ: Mapping[str, str]) -> dict[str, Any]:
         "RATELIMIT_STORAGE_URI": environ.get("DAP_RATELIMIT_STORAGE_URL", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_ENABLED": True,
+        "API_RATE_LIMIT": api_rate_limit,
         # Accounts.
         "PASSWORD_RESET_MAX_AGE": 3600,
         "LOGIN_LOCKOUT_THRESHOLD": 10,

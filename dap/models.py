@@ -1,6 +1,7 @@
 """Imports every domain's models so that metadata (and Alembic) sees all tables."""
 
-from dap.accounts.models import User, UserSession
+from dap.accounts.models import ApiToken, User, UserSession
+from dap.api.models import IdempotentRequest
 from dap.audit.models import AuditEvent
 from dap.baseline.models import Answer, Assessment, Checkpoint, Rating
 from dap.cohorts.models import Cohort, Invitation, Membership, Organisation, PatronLink, Team
@@ -28,6 +29,7 @@ from dap.support.models import (
 from dap.timecap.models import PlatformDay, WebActivity
 
 __all__ = [
+    "ApiToken", "IdempotentRequest",
     "ActionPoint", "Answer", "Assessment", "Checkpoint", "Rating",
     "SessionNotes", "SupportBooking", "SupportSlot", "SupportWaiter",
     "Attendance", "AuditEvent", "Comment", "Kudos", "Post", "PostImage", "Report",

@@ -42,6 +42,11 @@ class Access(enum.StrEnum):
     #: statement (``accounts.services.SESSION_CRITERIA``, the user loader's rule) and
     #: answers 401 when it fails. Signed out is a 401.
     SIGNED_IN_LEAN = "signed_in_lean"
+    #: the JSON API: a personal access token (``Authorization: Bearer``) of any scope,
+    #: never a session cookie; without a usable token a 401 problem (``dap.api.auth``)
+    TOKEN_READ = "token_read"  # noqa: S105 - a rule name, not a secret
+    #: the JSON API: a read-write token (a read token gets 403 ``insufficient_scope``)
+    TOKEN_WRITE = "token_write"  # noqa: S105 - a rule name, not a secret
     FACILITATOR = "facilitator"  #: site facilitators and admins
     ADMIN = "admin"  #: admins only
 
@@ -76,6 +81,11 @@ def check(rule: Access) -> None:
     :raise 403: signed-in users whose site role does not allow the page.
     """
     if rule in (Access.PUBLIC, Access.ANONYMOUS_ONLY):
+        return
+    if rule in (Access.TOKEN_READ, Access.TOKEN_WRITE):
+        from dap.api import auth  # local: the API builds on the domains, which import policy
+
+        auth.require(write=rule is Access.TOKEN_WRITE)
         return
     if rule is Access.SIGNED_IN_LEAN:
         if session_identity() is None:

@@ -411,6 +411,26 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "exports.download": ("GET", "/cohorts/{cohort}/exports/checkins.csv", MANAGERS),
     "exports.download (unknown export)": ("GET", "/cohorts/{cohort}/exports/notes.csv",
                                           managers(404)),
+    # API tokens on the web (the token's own rules: tests/api/test_tokens.py)
+    "api_tokens.tokens": ("GET", "/account/tokens", SIGNED_IN),
+    "api_tokens.revoke": ("POST", "/account/tokens/999999/revoke",
+                          {**everyone(404), "anonymous": 302}),
+    "api_tokens.admin_tokens": ("GET", "/admin/tokens", ADMIN_ONLY),
+    "api_tokens.admin_revoke": ("POST", "/admin/tokens/999999/revoke",
+                                {**ADMIN_ONLY, "admin": 404}),
+    # The JSON API: a session cookie opens nothing there, whoever it belongs to (with
+    # tokens: tests/api/test_access.py). The document is public.
+    "api.me": ("GET", "/api/v1/me", everyone(401)),
+    "api.time_summary": ("GET", "/api/v1/time", everyone(401)),
+    "api.openapi": ("GET", "/api/v1/openapi.json", everyone(200)),
+    "api.list_goals": ("GET", "/api/v1/goals", everyone(401)),
+    "api.create_goal": ("POST", "/api/v1/goals", everyone(401)),
+    "api.get_goal": ("GET", "/api/v1/goals/1", everyone(401)),
+    "api.update_goal": ("PATCH", "/api/v1/goals/1", everyone(401)),
+    "api.list_check_ins": ("GET", "/api/v1/check-ins", everyone(401)),
+    "api.create_check_in": ("POST", "/api/v1/check-ins", everyone(401)),
+    "api.list_web_activities": ("GET", "/api/v1/web-activities", everyone(401)),
+    "api.create_web_activity": ("POST", "/api/v1/web-activities", everyone(401)),
 }
 
 
@@ -433,7 +453,12 @@ def test_route_answers_each_role_as_expected(world, role_client, endpoint, role)
     method, template, expected = MATRIX[endpoint]
     path = template.format(**world)
     client = role_client(role)
-    response = client.get(path) if method == "GET" else post_form(client, path, {})
+    if method == "GET":
+        response = client.get(path)
+    elif method == "POST":
+        response = post_form(client, path, {})
+    else:
+        response = client.open(path, method=method)
     response.close()  # static files are streamed from an open file
     assert response.status_code == expected[role], (
         f"{method} {path} as {role}: {response.status_code}, expected {expected[role]}"

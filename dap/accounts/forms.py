@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 
 EMAIL = [
     DataRequired("Enter your email address."),
@@ -90,3 +99,20 @@ class DeleteAccountForm(FlaskForm):
         validators=[InputRequired("Enter your password to confirm."), Length(max=200)],
         render_kw={"autocomplete": "current-password"},
     )
+
+
+class TokenForm(FlaskForm):
+    """A new personal access token: shape only; the service checks the expiry day."""
+
+    name = StringField("What is it for?", validators=[
+        DataRequired("Enter a name for the token."),
+        Length(max=80, message="Use at most 80 characters.")],
+        description="For example “Phone shortcut” or “Team dashboard script”.")
+    scope = RadioField("It may", choices=[
+        SelectChoice("read", "Read only: see my goals, check-ins and time"),
+        SelectChoice("read-write", "Read and write: also check in, log web time and change "
+                                   "goals")],
+        default="read-write", validators=[InputRequired("Choose what it may do.")])
+    expires_on = DateField("Last day it works (optional)", validators=[Optional()],
+                           description="Leave empty for a token that works until you revoke "
+                                       "it; at most a year ahead.")

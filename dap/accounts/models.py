@@ -1,13 +1,15 @@
-"""The user account."""
+"""The user account, its browser sessions and its personal access tokens."""
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, func
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dap.clock import now_utc
+from dap.db import str_enum
 from dap.extensions import db
 
 
@@ -83,3 +85,40 @@ class UserSession(db.Model):
 
     def __repr__(self) -> str:
         return f"<UserSession {self.id} user={self.user_id}>"
+
+
+class TokenScope(enum.StrEnum):
+    """What a personal access token may do."""
+
+    READ = "read"  #: GET requests only
+    READ_WRITE = "read-write"  #: reads and writes
+
+
+class ApiToken(db.Model):
+    """A personal access token for the JSON API. Only its SHA-256 is stored: the token
+    itself is shown once, when it is made. Revoking keeps the row (the owner and admins see
+    what was revoked, when and by whom)."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    scope: Mapped[TokenScope] = mapped_column(str_enum(TokenScope, "token_scope"))
+    #: SHA-256 (hex) of the whole token
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: the token's first characters, to tell tokens apart in lists ("dap_Xy12…")
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    #: the end of its last day; None: it does not expire
+    expires_at: Mapped[datetime | None]
+    #: updated at most once a minute
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    revoked_by: Mapped[User | None] = relationship(foreign_keys=[revoked_by_id])
+
+    def __repr__(self) -> str:
+        return f"<ApiToken {self.id} {self.prefix}… user={self.user_id}>"

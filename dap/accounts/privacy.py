@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, inspect, or_, select, update
 from sqlalchemy.orm import aliased, selectinload
 
-from dap.accounts.models import User, UserSession
+from dap.accounts.models import ApiToken, User, UserSession
 from dap.accounts.services import HashParams, check_password, end_other_sessions
 from dap.audit.queries import entries_for_person
 from dap.audit.services import record
@@ -58,6 +58,8 @@ COLLECTIONS: dict[str, Sequence[str]] = {
                     "joined_at", "accepted_at", "removed_at"),
     "patron_links": ("cohort", "your_role", "other_person", "source", "started_at", "ended_at"),
     "sessions": ("created_at", "user_agent"),
+    "api_tokens": ("name", "starts_with", "scope", "created_at", "expires_at", "last_used_at",
+                   "revoked_at"),
     "invitations": ("cohort", "kind", "direction", "email", "invited_by", "status",
                     "created_at", "expires_at", "accepted_at", "revoked_at"),
     "audit_events": ("at", "action", "description", "actor", "subject", "cohort", "details"),
@@ -122,6 +124,7 @@ data.json             all of it in one file: your profile and every collection b
 memberships.csv       the cohorts you belong or belonged to, your role and status
 patron_links.csv      patrons looking out for you, and participants you look out for
 sessions.csv          the browsers you are signed in on
+api_tokens.csv        your API tokens: name, scope, dates (never the tokens themselves)
 invitations.csv       invitations sent to your email address, and invitations you sent
 audit_events.csv      recorded changes you made, or that were about you
 emails.csv            emails DAP sent you (subject, date and status)
@@ -172,7 +175,7 @@ def export_user_data(user: User) -> bytes:
     collection), one CSV per collection (formula-safe cells) and a README.
 
     Left out on purpose: the password hash, session token hashes, invitation nonces and
-    email bodies (they carry sign-in links). Reads only; at most thirty-five queries
+    email bodies (they carry sign-in links). Reads only; at most thirty-six queries
     whatever the number of rows (one per collection, three for the audit events; seven of
     them for plans, see ``dap.plans.privacy.export_collections``; six for events, with the
     photos' files, see ``dap.events.privacy``; two for the time cap; two for 1:1 support;
@@ -184,6 +187,7 @@ def export_user_data(user: User) -> bytes:
         "memberships": _memberships(user),
         "patron_links": _patron_links(user),
         "sessions": _sessions(user),
+        "api_tokens": _api_tokens(user),
         "invitations": _invitations(user),
         "audit_events": _audit_events(user),
         "emails": _emails(user),
@@ -269,6 +273,15 @@ def _sessions(user: User) -> list[dict[str, Any]]:
         .where(UserSession.user_id == user.id).order_by(UserSession.created_at, UserSession.id)
     ).all()
     return [{"created_at": created, "user_agent": agent} for created, agent in rows]
+
+
+def _api_tokens(user: User) -> list[dict[str, Any]]:
+    rows = db.session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id)
+        .order_by(ApiToken.created_at, ApiToken.id))
+    return [{"name": t.name, "starts_with": t.prefix, "scope": t.scope.value,
+             "created_at": t.created_at, "expires_at": t.expires_at,
+             "last_used_at": t.last_used_at, "revoked_at": t.revoked_at} for t in rows]
 
 
 def _invitations(user: User) -> list[dict[str, Any]]:
@@ -392,7 +405,8 @@ def delete_account(user: User, *, actor: User, password: str, params: HashParams
     checks that they may).
 
     Erases: name (→ "Deleted user"), email, password, site roles, sign-in history; ends every
-    session (epoch bump, rows deleted); marks memberships removed and hides them; ends patron
+    session (epoch bump, rows deleted); deletes their API tokens; marks memberships removed
+    and hides them; ends patron
     links; revokes unanswered invitations to their address (and patron invitations they
     asked for); removes their address from invitations and from the outbox (unsent emails to
     them are cancelled, sent ones lose their address, subject and body); erases what they
@@ -454,6 +468,10 @@ def delete_account(user: User, *, actor: User, password: str, params: HashParams
     from dap.events.models import CalendarFeed  # local: events imports accounts
 
     db.session.execute(delete(CalendarFeed).where(CalendarFeed.user_id == user.id))
+    from dap.api.models import IdempotentRequest  # local: the API builds on accounts
+
+    db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+    db.session.execute(delete(IdempotentRequest).where(IdempotentRequest.user_id == user.id))
     event_privacy.erase(user)
     timecap_privacy.erase(user)
     support_privacy.erase(user)

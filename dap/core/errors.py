@@ -10,6 +10,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from dap.api.problems import ApiError, is_api_request, problem_response
 from dap.extensions import db, login_manager
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ def register_error_handlers(app: Flask) -> None:
             return error
         # A description given to abort() is meant for the reader; Werkzeug's stock one is not.
         custom = error.description if error.description != type(error).description else None
+        if is_api_request():
+            return _api_problem(error, custom)
         response = _render(error.code, custom)
         if error.code == 429:
             return response[0], 429
@@ -70,6 +73,8 @@ def register_error_handlers(app: Flask) -> None:
         except Exception:  # noqa: BLE001 - the database is already failing; keep the 503
             log.debug("rollback after database error failed", exc_info=True)
         _forget_user()
+        if is_api_request():
+            return problem_response(ApiError(503, headers={"Retry-After": "30"}))
         return render_template("errors/503.html", code=503, title=TITLES[503],
                                message=None, skip_db=True), 503, {"Retry-After": "30"}
 
@@ -81,5 +86,16 @@ def register_error_handlers(app: Flask) -> None:
         except Exception:  # noqa: BLE001
             log.debug("rollback after error failed", exc_info=True)
         _forget_user()
+        if is_api_request():
+            return problem_response(ApiError(500))
         return render_template("errors/500.html", code=500, title=TITLES[500], message=None,
                                skip_db=True), 500
+
+
+def _api_problem(error: HTTPException, detail: str | None):
+    """An HTTP error on an API path, as problem details (with its ``Allow`` or
+    ``Retry-After``)."""
+    headers = {}
+    if error.code == 405 and getattr(error, "valid_methods", None):
+        headers["Allow"] = ", ".join(error.valid_methods)
+    return problem_response(ApiError(error.code, detail=detail, headers=headers))
