@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export FLASK_APP := dap
 
-.PHONY: install run test test-pg lint content-check bench bench-pg bench-gunicorn bench-jobs bench-insights scheduler clean
+.PHONY: install run test test-pg lint content-check bench bench-pg bench-gunicorn bench-jobs bench-insights bench-api scheduler clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ bench-pg: install
 bench-gunicorn: install
 	$(BIN)/python bench/run.py --server gunicorn --database sqlite
 	$(BIN)/python bench/run.py --server gunicorn --database postgresql --pg-url $(BENCH_PG_URL)
+
+## The JSON API's main requests against /healthz, with little and much data; SQLite then PostgreSQL
+bench-api: install
+	$(BIN)/python bench/api_bench.py --database sqlite
+	$(BIN)/python bench/api_bench.py --database postgresql --pg-url $(BENCH_PG_URL)
 
 ## One pass of the scheduled scans for 500 and 50,000 participants: wall time and statements
 bench-jobs: install

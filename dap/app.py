@@ -23,13 +23,33 @@ from dap.extensions import csrf, db, limiter, login_manager, migrate
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def digits_up_to(limit: int) -> str:
+    """A regular expression for the whole numbers 0 to ``limit`` written without leading
+    zeros (``digits_up_to(255)`` matches 0, 7, 99 and 255, not 256 or 007)."""
+    text = str(limit)
+    parts = ["0"]
+    if len(text) > 1:
+        parts.append(rf"[1-9]\d{{0,{len(text) - 2}}}")
+    for i, digit in enumerate(text):
+        low = 1 if i == 0 else 0
+        if int(digit) > low:
+            rest = len(text) - i - 1
+            parts.append(text[:i] + f"[{low}-{int(digit) - 1}]" + (rf"\d{{{rest}}}" if rest else ""))
+    parts.append(text)
+    return "(?:" + "|".join(parts) + ")"
+
+
 class DatabaseIdConverter(IntegerConverter):
     """``<int:…>`` in every route: numbers beyond a database integer match no route (404)
-    instead of overflowing the query (a 500 on SQLite, an error on PostgreSQL)."""
+    instead of overflowing the query (a 500 on SQLite, an error on PostgreSQL). The limit is
+    in the pattern itself, so such a number is a 404 for every method (a converter that
+    refused it only after matching would make another method's rule answer 405)."""
 
     def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - Werkzeug's signature
         kwargs.setdefault("max", 2_147_483_647)
         super().__init__(map, *args, **kwargs)
+        self.regex = digits_up_to(self.max)
+
 
 log = logging.getLogger("dap.request")
 
@@ -157,6 +177,7 @@ def configure_blueprints(app: Flask) -> None:
     from dap.plans.views import bp as plans_bp
     from dap.support.views import bp as support_bp
     from dap.timecap.views import bp as timecap_bp
+    from dap.webhooks.views import bp as webhooks_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
@@ -180,6 +201,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(nudges_bp)
     app.register_blueprint(emails_bp)
     app.register_blueprint(exports_bp)
+    app.register_blueprint(webhooks_bp)
     app.register_blueprint(api_blueprint())
     # Flask's own static route: public by nature.
     policy.declare(policy.Access.PUBLIC, app.view_functions["static"])

@@ -43,6 +43,8 @@ ENV_VARS: dict[str, str] = {
     "syntax of the `limits` library, e.g. `1000 per hour`).",
     "DAP_SCHEDULER": "`inprocess` runs the job scheduler inside the development server; `off` "
     "(default) leaves it to `flask --app dap scheduler`.",
+    "DAP_WEBHOOKS_ALLOW_HTTP": "Development and tests only: let webhooks post to `http://` "
+    "addresses and to this machine or a private network (default false: public `https://` only).",
     "DAP_UPLOAD_DIR": "Where uploaded photos are kept (default `instance/uploads`); back it up "
                       "with the database.",
     "DAP_MAX_UPLOAD_MB": "Largest request body accepted, in MB (default 16); larger gets 413.",
@@ -179,6 +181,12 @@ def load_config(environ: Mapping[str, str]) -> dict[str, Any]:
         # one delivery run keeps sending batches of 200 while any are due, for up to this
         # long (it runs every minute)
         "MAIL_RUN_SECONDS": 45,
+        # Webhooks (dap.webhooks): each POST's connect and read timeout, how long one
+        # delivery run keeps starting deliveries, and whether http:// and private addresses
+        # are allowed (development and tests)
+        "WEBHOOKS_TIMEOUT_SECONDS": 10,
+        "WEBHOOKS_RUN_SECONDS": 45,
+        "WEBHOOKS_ALLOW_HTTP": parse_bool(environ.get("DAP_WEBHOOKS_ALLOW_HTTP")),
     }
 
 

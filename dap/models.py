@@ -27,6 +27,7 @@ from dap.support.models import (
     SupportWaiter,
 )
 from dap.timecap.models import PlatformDay, WebActivity
+from dap.webhooks.models import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "ApiToken", "IdempotentRequest",
@@ -37,4 +38,5 @@ __all__ = [
     "EventInvitation", "EventPhoto", "Invitation", "JobRun",
     "Membership", "Notification", "Organisation", "OutboxMessage", "PatronLink", "Plan", "PlanGoal",
     "PlatformDay", "RecapNote", "Rsvp", "SchedulerLease", "Team", "User", "UserSession", "WebActivity",
+    "WebhookDelivery", "WebhookSubscription",
 ]

@@ -418,6 +418,17 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "api_tokens.admin_tokens": ("GET", "/admin/tokens", ADMIN_ONLY),
     "api_tokens.admin_revoke": ("POST", "/admin/tokens/999999/revoke",
                                 {**ADMIN_ONLY, "admin": 404}),
+    # Webhooks: the cohort's managers (behaviour: tests/webhooks/); an empty add form is a
+    # 400, and the world has no subscription 999999
+    "webhooks.index": ("GET", "/cohorts/{cohort}/webhooks", MANAGERS),
+    "webhooks.index (add)": ("POST", "/cohorts/{cohort}/webhooks", managers(400)),
+    "webhooks.show": ("GET", "/cohorts/{cohort}/webhooks/999999", managers(404)),
+    "webhooks.ping": ("POST", "/cohorts/{cohort}/webhooks/999999/ping", managers(404)),
+    "webhooks.set_active": ("POST", "/cohorts/{cohort}/webhooks/999999/active", managers(404)),
+    "webhooks.rotate": ("POST", "/cohorts/{cohort}/webhooks/999999/rotate", managers(404)),
+    "webhooks.delete": ("POST", "/cohorts/{cohort}/webhooks/999999/delete", managers(404)),
+    "webhooks.redeliver": ("POST", "/cohorts/{cohort}/webhooks/999999/deliveries/1/redeliver",
+                           managers(404)),
     # The JSON API: a session cookie opens nothing there, whoever it belongs to (with
     # tokens: tests/api/test_access.py). The document is public.
     "api.me": ("GET", "/api/v1/me", everyone(401)),
@@ -431,6 +442,12 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "api.create_check_in": ("POST", "/api/v1/check-ins", everyone(401)),
     "api.list_web_activities": ("GET", "/api/v1/web-activities", everyone(401)),
     "api.create_web_activity": ("POST", "/api/v1/web-activities", everyone(401)),
+    "api.list_events": ("GET", "/api/v1/events", everyone(401)),
+    "api.answer_event": ("POST", "/api/v1/events/1/rsvp", everyone(401)),
+    "api.list_notifications": ("GET", "/api/v1/notifications", everyone(401)),
+    "api.read_notification": ("POST", "/api/v1/notifications/1/read", everyone(401)),
+    "api.read_all_notifications": ("POST", "/api/v1/notifications/read-all", everyone(401)),
+    "api.list_looked_after": ("GET", "/api/v1/participants", everyone(401)),
 }
 
 

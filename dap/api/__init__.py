@@ -9,7 +9,14 @@ from flask import Blueprint
 
 def blueprint() -> Blueprint:
     """The API blueprint with every view module's routes on it."""
-    from dap.api import plan_views, time_views, views  # noqa: F401 - they add their routes
+    from dap.api import (  # noqa: F401 - they add their routes
+        event_views,
+        notification_views,
+        patron_views,
+        plan_views,
+        time_views,
+        views,
+    )
     from dap.api.routing import bp
 
     return bp

@@ -122,13 +122,19 @@ def update_goal(goal_id: int, body: schemas.GoalUpdate):
     goal = my_goal(goal_id)
     writable_seat(goal.plan.cohort_id)
     sent = body.model_fields_set
+    cannot_be_null = [field_error(name, "This cannot be null: leave it out to keep it.",
+                                  "required")
+                      for name in ("title", "visibility", "status")
+                      if name in sent and getattr(body, name) is None]
+    if cannot_be_null:
+        raise validation_failed(cannot_be_null)
     if sent & {"title", "why", "target_date", "visibility"}:
         if "title" in sent and goal.library_slug is not None and body.title != goal.title:
             raise validation_failed([field_error("title", "A library goal keeps its title.",
                                                  "read_only")])
         services.update_goal(
             goal, title=body.title if "title" in sent else None,
-            why=body.why if body.why is not None else goal.why,
+            why=("" if body.why is None else body.why) if "why" in sent else goal.why,
             target_date=body.target_date if "target_date" in sent else goal.target_date,
             visibility=Visibility(body.visibility) if body.visibility else goal.visibility)
     if body.status == "done":

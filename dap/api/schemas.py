@@ -21,7 +21,9 @@ class Input(BaseModel):
 
 
 class Query(BaseModel):
-    """Query parameters (strings from the URL, so not strict); unknown ones refused."""
+    """Query parameters (strings from the URL, so not strict); unknown ones are refused
+    (422), as unknown body members are: a misspelt filter never silently returns
+    everything."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -58,8 +60,9 @@ class Problem(Output):
 
 class PageQuery(Query):
     limit: int = Field(default=25, ge=1, le=100, description="Items per page, 1 to 100.")
-    cursor: str | None = Field(default=None, max_length=200,
-                               description="`next_cursor` from the previous page.")
+    cursor: str | None = Field(default=None, pattern=r"^[0-9]{1,10}$",
+                               description="`next_cursor` from the previous page, as it was "
+                                           "given.")
 
 
 # --- me ---------------------------------------------------------------------------------------
@@ -138,8 +141,10 @@ class GoalCreate(Input):
 
 
 class GoalUpdate(Input):
-    """Only the members sent change. ``status`` plans, starts or drops a goal (dropping
-    needs ``drop_reason``); finishing needs ``reflection`` and sets it done."""
+    """Only the members sent change (as in a JSON merge patch, RFC 7396): null clears
+    ``why`` and ``target_date``; ``title``, ``visibility`` and ``status`` cannot be null.
+    ``status`` plans, starts or drops a goal (dropping needs ``drop_reason``); ``done``
+    finishes it and needs ``reflection``."""
 
     title: str | None = Field(default=None, min_length=1, max_length=160)
     why: str | None = Field(default=None, max_length=1000)
@@ -235,3 +240,136 @@ class TimeSummary(Output):
     capped: bool
     warning: bool = Field(description="80 % of the allowance or more is used.")
     exempt: bool
+
+
+# --- events -----------------------------------------------------------------------------------
+
+EventKindName = Literal["kick_off", "workshop", "conversation", "meet_up", "webinar"]
+EventModeName = Literal["in_person", "online", "hybrid"]
+RsvpAnswerName = Literal["going", "waitlisted", "declined"]
+
+
+class Event(Output):
+    """An event of a cohort, with the seats taken and one's own answer."""
+
+    id: int
+    cohort_id: int
+    title: str
+    kind: EventKindName
+    starts_at: datetime
+    ends_at: datetime
+    mode: EventModeName
+    venue: str
+    join_url: str | None = Field(description="The link to join online: only for people "
+                                             "going (and the cohort's facilitators), and "
+                                             "never for a cancelled event; null otherwise.")
+    capacity: int | None = Field(description="Seats; null for no limit.")
+    going_count: int = Field(description="Seats taken.")
+    cancelled: bool
+    my_answer: RsvpAnswerName | None = Field(description="One's own answer; null before "
+                                                         "answering.")
+    waitlist_position: int | None = Field(description="1 for the first person waiting; null "
+                                                      "when not waiting.")
+    url: str = Field(description="The event's page on DAP.")
+
+
+class EventList(Output):
+    items: list[Event]
+    next_cursor: str | None
+
+
+#: a cursor of the lists paged by a time and an id (events by start, notifications by
+#: arrival): "<microseconds since 1970>_<id>"
+KEYSET_CURSOR = r"^[0-9]{1,16}_[0-9]{1,10}$"
+
+
+class EventQuery(PageQuery):
+    cursor: str | None = Field(default=None, pattern=KEYSET_CURSOR,
+                               description="`next_cursor` from the previous page, as it was "
+                                           "given.")
+    cohort_id: Id | None = Field(default=None, description="Only this cohort's events.")
+
+
+class EventAnswer(Input):
+    """Going (a seat, or a place on the waitlist when it is full) or not going. Answering
+    the same twice changes nothing."""
+
+    going: bool
+
+
+# --- notifications ----------------------------------------------------------------------------
+
+
+class Notification(Output):
+    """A message in one's DAP inbox."""
+
+    model_config = ConfigDict(from_attributes=True, serialize_by_alias=True)
+
+    id: int
+    kind: str = Field(description="What it is about: nudge, cajole, enthuse, event_invitation, "
+                                  "event_promoted, … (more may be added).")
+    title: str
+    body: str = Field(description="Plain text; paragraphs are separated by a blank line.")
+    sender: str | None = Field(serialization_alias="from",
+                               description="Who sent it (a patron's nudge, say); null for "
+                                           "DAP's own messages.")
+    cohort_id: int | None
+    created_at: datetime
+    read_at: datetime | None
+    url: str | None = Field(description="The page it is about; null when there is none.")
+
+
+class NotificationList(Output):
+    items: list[Notification]
+    next_cursor: str | None
+
+
+class NotificationQuery(PageQuery):
+    cursor: str | None = Field(default=None, pattern=KEYSET_CURSOR,
+                               description="`next_cursor` from the previous page, as it was "
+                                           "given.")
+    unread: bool | None = Field(default=None, description="true: only unread ones; false: "
+                                                          "only those already read; absent: "
+                                                          "all.")
+
+
+class MarkedRead(Output):
+    """How many notifications were marked read (0 when none was unread)."""
+
+    marked: int
+
+
+# --- patrons ----------------------------------------------------------------------------------
+
+
+class LookedAfterParticipant(Output):
+    """A participant one is patron to, as the patron home shows them. Goals kept "only me"
+    are never counted."""
+
+    participant_id: int
+    participant_name: str
+    cohort_id: int
+    cohort_name: str
+    cohort_archived: bool
+    goals_active: int
+    goals_done: int
+    streak_weeks: int = Field(description="Weeks in a row the plan's weekly target was met.")
+    last_check_in_day: date | None = Field(description="In the cohort's time zone.")
+    last_activity_at: datetime | None = Field(description="The latest activity on any "
+                                                          "channel (check-in, web time, "
+                                                          "events, 1:1, cohort feed).")
+    last_activity_channel: Literal["check_in", "web", "event", "rsvp", "support",
+                                   "feed"] | None
+    silent_days: int | None = Field(description="Days without activity, once past the "
+                                                "cohort's threshold; null when not silent "
+                                                "(or paused).")
+    paused: bool = Field(description="Their plan is paused today.")
+    paused_until: date | None
+    platform_minutes_this_week: int | None = Field(description="Null for a supported-digital "
+                                                               "participant (not measured).")
+    web_minutes_this_week: int
+    url: str = Field(description="Their plan on DAP.")
+
+
+class LookedAfterList(Output):
+    items: list[LookedAfterParticipant]

@@ -23,7 +23,7 @@ REF = "#/components/schemas/{model}"
 #: the errors every authenticated operation can give
 COMMON_ERRORS = (400, 401, 403, 404, 429)
 ERROR_TEXT = {
-    400: "The request could not be read (bad JSON, a bad cursor, a bad Idempotency-Key).",
+    400: "The request could not be read (bad JSON, a bad Idempotency-Key).",
     401: "No token, or a token that is unknown, expired or revoked.",
     403: "The token's scope does not allow it, or this week's platform time is used up "
          "(`platform_cap_reached`), or the cohort is archived.",

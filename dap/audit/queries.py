@@ -75,6 +75,13 @@ SENTENCES: dict[str, str] = {
     "nudge.sent": "Sent a nudge",
     "goal.endorsed": "Endorsed a finished goal",
     "goal.endorsement_withdrawn": "Withdrew their endorsement of a goal",
+    "api_token.created": "Made an API token",
+    "api_token.revoked": "Revoked an API token",
+    "webhook.created": "Added a webhook",
+    "webhook.deleted": "Deleted a webhook",
+    "webhook.secret_rotated": "Rotated a webhook's signing secret",
+    "webhook.enabled": "Turned a webhook on",
+    "webhook.disabled": "Turned a webhook off",
 }
 
 

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import aliased
 
 from dap.accounts.models import User
 from dap.audit.services import record
@@ -37,6 +38,7 @@ from dap.extensions import db
 from dap.nudges.models import NotificationKind
 from dap.nudges.notify import Message, send
 from dap.text import clean_text, clean_url
+from dap.webhooks import services as webhooks
 
 TITLE_MAX = 160
 DESCRIPTION_MAX = 10_000
@@ -310,6 +312,7 @@ def respond(event: Event, person: User, *, going: bool, base_url: str) -> Rsvp:
         rsvp.waitlisted_at = None
     rsvp.updated_at = now
     db.session.flush()
+    webhooks.emit(locked.cohort_id, "event.rsvp", lambda: webhooks.rsvp_answered(locked, rsvp, person))
     if was is RsvpStatus.GOING and not going:
         _promote(locked, base_url=base_url)
     return rsvp
@@ -442,13 +445,43 @@ def invite(events: list[Event], *, base_url: str) -> int:
 
 def waitlist_position(rsvp: Rsvp) -> int | None:
     """1 for the first person waiting; None when not waiting."""
-    if rsvp.status is not RsvpStatus.WAITLISTED:
-        return None
-    ahead = db.session.scalar(select(func.count(Rsvp.id)).where(
-        Rsvp.event_id == rsvp.event_id, Rsvp.status == RsvpStatus.WAITLISTED,
-        (Rsvp.waitlisted_at < rsvp.waitlisted_at)
-        | ((Rsvp.waitlisted_at == rsvp.waitlisted_at) & (Rsvp.id < rsvp.id))))
-    return (ahead or 0) + 1
+    return waitlist_positions([rsvp]).get(rsvp.id)
+
+
+def waitlist_positions(rsvps: list[Rsvp]) -> dict[int, int]:
+    """Answer id → its place on its event's waitlist (1: the first person waiting), for
+    the answers that are waiting, in one query whatever their number. The waitlist's
+    order: ``waitlisted_at``, then id."""
+    waiting = [r.id for r in rsvps if r.status is RsvpStatus.WAITLISTED]
+    if not waiting:
+        return {}
+    ahead = aliased(Rsvp)
+    rows = db.session.execute(
+        select(Rsvp.id, func.count(ahead.id))
+        .outerjoin(ahead, and_(
+            ahead.event_id == Rsvp.event_id, ahead.status == RsvpStatus.WAITLISTED,
+            or_(ahead.waitlisted_at < Rsvp.waitlisted_at,
+                and_(ahead.waitlisted_at == Rsvp.waitlisted_at, ahead.id < Rsvp.id))))
+        .where(Rsvp.id.in_(waiting)).group_by(Rsvp.id)).all()
+    return {rsvp_id: n + 1 for rsvp_id, n in rows}
+
+
+def answer_counts(event_ids: list[int]) -> dict[int, dict[RsvpStatus, int]]:
+    """Answers per event and status, in one query."""
+    counts: dict[int, dict[RsvpStatus, int]] = {i: {} for i in event_ids}
+    if event_ids:
+        for event_id, status, n in db.session.execute(
+                select(Rsvp.event_id, Rsvp.status, func.count(Rsvp.id))
+                .where(Rsvp.event_id.in_(event_ids)).group_by(Rsvp.event_id, Rsvp.status)):
+            counts[event_id][status] = n
+    return counts
+
+
+def shows_join_link(event: Event, *, manages: bool, answer: Rsvp | None) -> bool:
+    """Who sees an online event's join link: the people going, and those running it;
+    nobody once it is cancelled."""
+    return bool(event.join_url) and not event.is_cancelled and (
+        manages or (answer is not None and answer.status is RsvpStatus.GOING))
 
 
 # --- attendance ---------------------------------------------------------------------------------

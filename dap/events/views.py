@@ -18,7 +18,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from dap import policy
 from dap.accounts.models import User
@@ -48,17 +48,6 @@ bp = Blueprint("events", __name__)
 
 
 
-def _counts(event_ids: list[int]) -> dict[int, dict[RsvpStatus, int]]:
-    """Answers per event and status, in one query."""
-    counts: dict[int, dict[RsvpStatus, int]] = {i: {} for i in event_ids}
-    if event_ids:
-        for event_id, status, n in db.session.execute(
-                select(Rsvp.event_id, Rsvp.status, func.count(Rsvp.id))
-                .where(Rsvp.event_id.in_(event_ids)).group_by(Rsvp.event_id, Rsvp.status)):
-            counts[event_id][status] = n
-    return counts
-
-
 @bp.get("/cohorts/<int:cohort_id>/events")
 @policy.signed_in
 @allowed_when_capped
@@ -71,7 +60,7 @@ def index(cohort_id: int):
     mine = {r.event_id: r for r in db.session.scalars(
         select(Rsvp).where(Rsvp.user_id == current_user.id, Rsvp.event_id.in_(ids)))} if ids else {}
     return render_template(
-        "events/index.html", cohort=cohort, counts=_counts(ids), mine=mine,
+        "events/index.html", cohort=cohort, counts=services.answer_counts(ids), mine=mine,
         upcoming=[e for e in events if e.ends_at > now],
         past=[e for e in reversed(events) if e.ends_at <= now],
         can_schedule=policy.can_edit_cohort(current_user, cohort), kinds=KIND_LABELS)
@@ -198,13 +187,12 @@ def _event_page(cohort, event: Event, *, cancel_form: CancelForm | None = None,
         .order_by(Rsvp.waitlisted_at, Rsvp.id)).all() if manages else [])
     now = now_utc()
     return render_template(
-        "events/show.html", cohort=cohort, event=event, mine=mine, counts=_counts([event.id]),
+        "events/show.html", cohort=cohort, event=event, mine=mine, counts=services.answer_counts([event.id]),
         position=services.waitlist_position(mine) if mine else None,
         can_answer=(policy.can_answer_event(current_user, cohort) and not event.is_cancelled
                     and now < services.answers_close_at(event)),
         is_participant=policy.can_answer_event(current_user, cohort),
-        show_join=bool(event.join_url) and not event.is_cancelled and (
-            manages or (mine is not None and mine.status is RsvpStatus.GOING)),
+        show_join=services.shows_join_link(event, manages=manages, answer=mine),
         manages=manages, can_cancel=(policy.can_edit_cohort(current_user, cohort)
                                      and not event.is_cancelled and event.ends_at > now),
         can_edit=(policy.can_edit_cohort(current_user, cohort) and not event.is_cancelled

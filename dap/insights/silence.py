@@ -16,7 +16,7 @@ not running today.
 
 Set-based: one query for the participants of running cohorts, one for paused plans, six
 for everyone's last activity, one for the episodes already noticed, one for the patrons,
-then one ``send``.
+then one ``send`` and one webhook ``emit_each``.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from dap.insights.activity import Activity, last_activities
 from dap.nudges.models import Notification, NotificationKind
 from dap.nudges.notify import Message, send
 from dap.plans.models import Plan
+from dap.webhooks import services as webhooks
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,9 @@ def notice_silences(*, now: datetime, base_url: str | None = None) -> int:
                    User.is_active.is_(True))):
         patrons[(cohort_id, participant_id)].append(patron)
     messages = []
+    webhooks.emit_each("participant.silent", [
+        (s.cohort.id, webhooks.participant_silent(s.person, days=s.days, since=s.since))
+        for s in found])
     for s in found:
         first = s.person.first_name
         messages.append(Message(

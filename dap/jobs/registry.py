@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask
 
+from dap.webhooks.jobs import deliver_webhooks
+
 
 @dataclass(frozen=True)
 class JobDefinition:
@@ -107,14 +109,17 @@ JOB_RUN_HISTORY = timedelta(days=30)
 
 
 def prune_history(app: Flask) -> str:
-    """Forget what has expired: browser sessions older than the remember-me lifetime and
-    job run records older than 30 days."""
+    """Forget what has expired: browser sessions older than the remember-me lifetime, job
+    run records older than 30 days and API idempotency keys older than a day."""
     from dap.accounts.services import prune_sessions
+    from dap.api.idempotency import prune as prune_idempotency_keys
     from dap.jobs.runner import prune_job_runs
 
     sessions = prune_sessions(older_than=app.config["REMEMBER_COOKIE_DURATION"])
     runs = prune_job_runs(older_than=JOB_RUN_HISTORY)
-    return f"removed {sessions} expired sessions, {runs} old job runs"
+    keys = prune_idempotency_keys()
+    return (f"removed {sessions} expired sessions, {runs} old job runs, {keys} old "
+            "idempotency keys")
 
 
 #: in the order one pass runs them: the scans that queue messages, then the daily digest
@@ -136,8 +141,10 @@ JOBS: list[JobDefinition] = [
     JobDefinition("daily_digests", daily_digests, 300,
                   "Send each person's daily digest from 08:00 their time"),
     JobDefinition("deliver_outbox", deliver_outbox, 60, "Send due emails from the outbox"),
+    JobDefinition("deliver_webhooks", deliver_webhooks, 60,
+                  "Post due webhook deliveries to cohorts' subscribers (signed, with retries)"),
     JobDefinition("prune_history", prune_history, 3600,
-                  "Remove expired sessions and old job records"),
+                  "Remove expired sessions, old job records and old idempotency keys"),
 ]
 
 

@@ -29,6 +29,7 @@ from dap.plans.models import (
     Visibility,
 )
 from dap.text import clean_text
+from dap.webhooks import services as webhooks
 
 CHECK_IN_EDIT_WINDOW = timedelta(hours=24)
 MAX_MINUTES = 600
@@ -251,6 +252,7 @@ def complete_goal(goal: PlanGoal, *, actor: User, reflection: str, evidence: lis
     goal.done_at = now_utc()
     goal.done_by_id = actor.id
     db.session.flush()
+    webhooks.emit(goal.plan.cohort_id, "goal.completed", lambda: webhooks.goal_completed(goal))
 
 
 def move_goal(goal: PlanGoal, *, up: bool) -> None:
@@ -295,6 +297,7 @@ def check_in(goal: PlanGoal, *, actor: User, progress: int | None, minutes: int 
     if goal.status is GoalStatus.PLANNED:
         goal.status = GoalStatus.ACTIVE
     db.session.flush()
+    webhooks.emit(goal.plan.cohort_id, "check_in.created", lambda: webhooks.check_in_created(entry))
     return entry
 
 

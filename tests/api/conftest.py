@@ -9,7 +9,10 @@ import pytest
 
 from dap.accounts import api_tokens
 from dap.accounts.models import TokenScope, User
+from dap.cohorts.models import Cohort
 from dap.extensions import db
+from dap.plans import services as plan_services
+from dap.plans.models import GoalStatus
 
 
 class Api:
@@ -64,3 +67,51 @@ def api(app, tokens):
         return Api(app.test_client(), tokens[role] if role else None)
 
     return make
+
+
+def problem(response, status: int, code: str, field: str | None = None) -> dict:
+    """The response is problem details (RFC 9457) with this status and stable code, and
+    ``field`` among the fields at fault when given."""
+    assert response.status_code == status, response.get_data(as_text=True)[:800]
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert (body["status"], body["code"], body["type"]) == (status, code, "about:blank"), body
+    assert body["title"]
+    if field is not None:
+        assert field in [e["field"] for e in body["errors"]], body
+        assert all(e["message"] and e["code"] for e in body["errors"])
+    return body
+
+
+def all_pages(client: Api, path: str, limit: int) -> tuple[list[int], list[str | None]]:
+    """Every page of a list, following ``next_cursor``: the ids in order and the cursors."""
+    ids, cursors, cursor = [], [], None
+    for _ in range(20):
+        sep = "&" if "?" in path else "?"
+        url = f"{path}{sep}limit={limit}" + (f"&cursor={cursor}" if cursor else "")
+        response = client.get(url)
+        assert response.status_code == 200, response.get_json()
+        body = response.get_json()
+        assert len(body["items"]) <= limit
+        ids += [item["id"] for item in body["items"]]
+        cursor = body["next_cursor"]
+        cursors.append(cursor)
+        if cursor is None:
+            return ids, cursors
+    raise AssertionError("the pages never ended")
+
+
+def write_goal(app, user_id: int, cohort_id: int, title: str = "Run a poll",
+               status: GoalStatus = GoalStatus.ACTIVE, **fields) -> int:
+    """A goal written through the plan service (as the web page would), then planned,
+    dropped or finished when ``status`` says so; ``fields`` go to ``write_goal``."""
+    with app.app_context():
+        person = db.session.get(User, user_id)
+        plan = plan_services.plan_for(db.session.get(Cohort, cohort_id), person)
+        goal = plan_services.write_goal(plan, actor=person, title=title, **fields)
+        if status is GoalStatus.DONE:
+            plan_services.complete_goal(goal, actor=person, reflection="Done", evidence=[])
+        elif status is not GoalStatus.ACTIVE:
+            plan_services.set_status(goal, status=status, reason="No time")
+        db.session.commit()
+        return goal.id

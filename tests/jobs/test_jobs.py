@@ -84,7 +84,7 @@ def test_run_due_runs_every_registered_job(app):
     runs = run_due(app, runner="test-runner")
     assert [run.job_id for run in runs] == [
         "event_reminders", "support_reminders", "checkin_reminders", "silent_participants",
-        "patron_summaries", "event_feedback", "daily_digests", "deliver_outbox",
+        "patron_summaries", "event_feedback", "daily_digests", "deliver_outbox", "deliver_webhooks",
         "prune_history"]
     assert all(run.status == "ok" for run in runs)
 
@@ -442,7 +442,7 @@ def test_prune_history_removes_expired_sessions_and_old_runs_only(app, world, lo
         recent_client = login_as(db.session.get(User, world["patron"]))
         summary = prune_history(app)
         db.session.commit()
-        assert summary == "removed 1 expired sessions, 1 old job runs"
+        assert summary == "removed 1 expired sessions, 1 old job runs, 0 old idempotency keys"
         assert db.session.scalar(select(func.count()).select_from(UserSession)) == 1
         assert db.session.scalar(select(func.count()).select_from(JobRun)) == 1
     assert old_client.get("/account").status_code == 302

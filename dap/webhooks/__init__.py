@@ -1,0 +1,1 @@
+"""Outgoing webhooks: organisations subscribe their own tools to a cohort's events."""
