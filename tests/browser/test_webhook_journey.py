@@ -9,14 +9,14 @@ from sqlalchemy import select
 
 from dap.cohorts.models import Cohort
 from dap.extensions import db
-from tests.browser.conftest import browser, live_server, new_page, sign_in  # noqa: F401
 from tests.browser.test_pages import COHORT, assert_accessible
+from tests.webhooks.conftest import local_receivers, receiver  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
 
 
-def test_a_facilitator_adds_a_webhook_and_pings_it(app, live_server, new_page,  # noqa: F811
-                                                   sign_in, receiver):  # noqa: F811
+def test_a_facilitator_adds_a_webhook_and_pings_it(app, live_server, new_page, sign_in,
+                                                   receiver):  # noqa: F811
     with app.app_context():
         cohort_id = db.session.scalar(select(Cohort.id).where(Cohort.name == COHORT))
     page = new_page()
