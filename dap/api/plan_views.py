@@ -157,7 +157,7 @@ def update_goal(goal_id: int, body: schemas.GoalUpdate):
            query=schemas.CheckInQuery, answer=schemas.CheckInList)
 def list_check_ins(query: schemas.CheckInQuery):
     stmt = (select(CheckIn).join(Plan, Plan.id == CheckIn.plan_id)
-            .join(Membership, _MY_PLANS[0]).join(PlanGoal, PlanGoal.id == CheckIn.goal_id)
+            .join(Membership, _MY_PLANS[0])
             .where(*_MY_PLANS[1:], Plan.participant_id == current_user.id))
     if query.goal_id:
         stmt = stmt.where(CheckIn.goal_id == query.goal_id)
