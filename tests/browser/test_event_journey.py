@@ -128,7 +128,12 @@ def test_kick_off_from_scheduling_to_recap(app, live_server, new_page, sign_in, 
         expect(facilitator.locator(".flashes")).to_contain_text("1 photo added")
         image = facilitator.get_by_role("img", name="The atrium, full")
         expect(image).to_be_visible()
-        assert image.evaluate("img => img.complete && img.naturalWidth") == 480
+        image.scroll_into_view_if_needed()  # the thumbnail is loading="lazy"
+        natural_width = image.evaluate(
+            """img => img.complete && img.naturalWidth ? img.naturalWidth
+                : new Promise(done => img.addEventListener("load", () => done(img.naturalWidth)))"""
+        )
+        assert natural_width == 480
         assert_accessible(facilitator, "the recap")
         with app.app_context():
             assert db.session.scalar(select(EventPhoto.width)) == 1200
