@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export FLASK_APP := dap
 
-.PHONY: install run test test-pg lint content-check bench bench-pg bench-gunicorn bench-jobs bench-insights bench-api scheduler clean
+.PHONY: install run test test-pg lint content-check bench bench-pg bench-gunicorn bench-jobs bench-insights bench-api page-weight scheduler clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,10 @@ bench-jobs: install
 bench-insights: install
 	$(BIN)/python bench/insights_bench.py --database sqlite
 	$(BIN)/python bench/insights_bench.py --database postgresql --pg-url $(BENCH_PG_URL)
+
+## Bytes each role's pages send (raw, gzip, brotli), first and later visits; exit 1 over 100 KB
+page-weight: install
+	$(BIN)/python bench/page_weight.py
 
 ## The job scheduler as its own process (production layout)
 scheduler: install

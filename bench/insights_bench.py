@@ -147,7 +147,7 @@ def add_people(cohort_id: int, events: list[int], first: int, last: int) -> None
     slots = [{"cohort_id": cohort_id, "facilitator_id": facilitator.id,
               "starts_at": start + timedelta(weeks=13 * q + 1, hours=9, minutes=(n % 16) * 30),
               "ends_at": start + timedelta(weeks=13 * q + 1, hours=9, minutes=(n % 16) * 30 + 30),
-              "mode": "online", "uid": f"bench-slot-{uid}-{q}@dap", "status": "open"}
+              "mode": "video", "uid": f"bench-slot-{uid}-{q}@dap", "status": "open"}
              for n, uid in enumerate(ids) for q in range(4)]
     db.session.execute(insert(SupportSlot), slots)
     slot_ids = dict(db.session.execute(select(SupportSlot.uid, SupportSlot.id).where(

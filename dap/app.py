@@ -77,6 +77,8 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     app.url_map.converters["int"] = DatabaseIdConverter
     configure_settings(app, overrides)
+    from dap.core.compression import init_compression
+    init_compression(app)  # first: its hook then runs last, on the finished answer
     configure_logging(app)
     configure_extensions(app)
     configure_blueprints(app)
@@ -174,6 +176,7 @@ def configure_blueprints(app: Flask) -> None:
     from dap.jobs.views import bp as jobs_bp
     from dap.nudges.email_views import bp as emails_bp
     from dap.nudges.views import bp as nudges_bp
+    from dap.offline import bp as offline_bp
     from dap.plans.views import bp as plans_bp
     from dap.support.views import bp as support_bp
     from dap.timecap.views import bp as timecap_bp
@@ -203,6 +206,7 @@ def configure_blueprints(app: Flask) -> None:
     app.register_blueprint(exports_bp)
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(api_blueprint())
+    app.register_blueprint(offline_bp)
     # Flask's own static route: public by nature.
     policy.declare(policy.Access.PUBLIC, app.view_functions["static"])
 

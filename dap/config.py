@@ -51,6 +51,8 @@ ENV_VARS: dict[str, str] = {
     "DAP_INSTANCE_PATH": "Folder for the SQLite database, `config.py`, outbox files and "
     "backups (default `instance/` in the checkout).",
     "DAP_LOG_LEVEL": "Python log level name (default `INFO`).",
+    "DAP_COMPRESS": "Compress text answers with brotli or gzip (default true); false when a "
+    "reverse proxy compresses instead.",
     "DAP_TEST_DATABASE_URL": "Tests only: run the suite against this PostgreSQL server "
     "(a throwaway database is created and dropped).",
 }
@@ -134,6 +136,12 @@ def load_config(environ: Mapping[str, str]) -> dict[str, Any]:
 
     upload_mb = parse_int("DAP_MAX_UPLOAD_MB", environ.get("DAP_MAX_UPLOAD_MB"), 16, minimum=1)
 
+    try:
+        compress = parse_bool(environ.get("DAP_COMPRESS"), default=True)
+    except ConfigError:
+        raise ConfigError("DAP_COMPRESS must be true or false, not "
+                          f"{environ['DAP_COMPRESS']!r}") from None
+
     return {
         "ENV_NAME": env,
         "SECRET_KEY": secret,
@@ -187,6 +195,8 @@ def load_config(environ: Mapping[str, str]) -> dict[str, Any]:
         "WEBHOOKS_TIMEOUT_SECONDS": 10,
         "WEBHOOKS_RUN_SECONDS": 45,
         "WEBHOOKS_ALLOW_HTTP": parse_bool(environ.get("DAP_WEBHOOKS_ALLOW_HTTP")),
+        # Compression (dap.core.compression): Flask-Compress's hook, on unless turned off
+        "COMPRESS_REGISTER": compress,
     }
 
 

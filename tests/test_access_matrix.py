@@ -448,6 +448,16 @@ MATRIX: dict[str, tuple[str, str, dict[str, int]]] = {
     "api.read_notification": ("POST", "/api/v1/notifications/1/read", everyone(401)),
     "api.read_all_notifications": ("POST", "/api/v1/notifications/read-all", everyone(401)),
     "api.list_looked_after": ("GET", "/api/v1/participants", everyone(401)),
+    # Patchy access (rules in tests/offline): installing is open to all; the device's sync
+    # needs a session (signed out: a 401 problem) and an Idempotency-Key on each entry (428
+    # without one).
+    "offline.service_worker": ("GET", "/sw.js", everyone(200)),
+    "offline.manifest": ("GET", "/manifest.webmanifest", everyone(200)),
+    "offline.offline_page": ("GET", "/offline", everyone(200)),
+    "offline.state": ("GET", "/sync/state", {**everyone(200), "anonymous": 401}),
+    "offline.sync_check_in": ("POST", "/sync/check-ins", {**everyone(428), "anonymous": 401}),
+    "offline.sync_web_activity": ("POST", "/sync/web-activities",
+                                  {**everyone(428), "anonymous": 401}),
 }
 
 

@@ -174,6 +174,9 @@ URL_ATTRIBUTES = frozenset({
 })
 #: schemes that run script or make a document out of the address itself
 BAD_SCHEMES = ("javascript:", "data:", "vbscript:")
+#: the one page link outside /static/: the web app manifest, served by DAP from its root
+#: (dap/offline) so that its start URL and scope may be the whole site
+OWN_MANIFEST = ("manifest", "/manifest.webmanifest")
 #: what a browser's URL parser strips from both ends of an address, and removes anywhere
 _C0_AND_SPACE = "".join(map(chr, range(0x21)))
 _TAB_OR_NEWLINE = re.compile(r"[\t\n\r]")
@@ -311,7 +314,8 @@ def _element_problems(element: Element, *, page: bool) -> list[str]:
             problems.append(f"script not from /static/: {element.describe()}")
         if "".join(element.text).strip():
             problems.append(f"inline script: {''.join(element.text)[:80]!r}")
-    if page and tag == "link" and not (element.attr("href") or "").startswith("/static/"):
+    if page and tag == "link" and not (element.attr("href") or "").startswith("/static/") \
+            and (element.attr("rel"), element.attr("href")) != OWN_MANIFEST:
         problems.append(f"link not to /static/: {element.describe()}")
     for name, value in element.attrs:
         lowered = name.lower()

@@ -78,6 +78,10 @@ def sign_in_browser(user: User, *, remember: bool) -> None:
 # --- sign in and out ----------------------------------------------------------------------
 
 
+#: the session's note that the person has just signed out on this device
+SIGNED_OUT = "signed_out"
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("10 per minute;60 per hour", methods=["POST"])
 @limiter.limit("10 per 15 minutes", key_func=_login_email_key, methods=["POST"])
@@ -107,7 +111,10 @@ def login():
         flash(f"Welcome back, {user.first_name}.", "success")
         return redirect(next_url or url_for("core.index"))
     status = 400 if request.method == "POST" else 200
-    return render_template("accounts/login.html", form=form), status
+    # Right after signing out, the page's script clears what this device kept offline (for
+    # browsers that ignore Clear-Site-Data).
+    signed_out = request.method == "GET" and session.pop(SIGNED_OUT, False)
+    return render_template("accounts/login.html", form=form, signed_out=signed_out), status
 
 
 @bp.route("/logout", methods=["GET", "POST"])
@@ -123,8 +130,13 @@ def logout():
             db.session.commit()
         logout_user()
         session.clear()
+        session[SIGNED_OUT] = True
         flash("You have signed out.", "success")
-        return redirect(url_for("accounts.login"))
+        response = redirect(url_for("accounts.login"))
+        # A shared device keeps nothing of the person: pages kept for offline use, entries
+        # waiting to be sent, the service worker's caches (see docs/OFFLINE.md).
+        response.headers["Clear-Site-Data"] = '"cache", "storage"'
+        return response
     if not current_user.is_authenticated:
         return redirect(url_for("accounts.login"))
     return render_template("accounts/logout.html", form=form)

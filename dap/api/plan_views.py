@@ -7,6 +7,8 @@ goal or check-in of anyone else is a 404, as on the web. Archived cohorts are re
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import abort, url_for
 from flask_login import current_user
 from sqlalchemy import select
@@ -28,7 +30,7 @@ _MY_PLANS = (Plan.participant_id == Membership.user_id, Plan.cohort_id == Member
              Membership.status == MembershipStatus.ACTIVE)
 
 
-def _my_goals():
+def own_goals():
     return (select(PlanGoal).join(PlanGoal.plan).join(Membership, _MY_PLANS[0])
             .where(*_MY_PLANS[1:], Plan.participant_id == current_user.id)
             .options(contains_eager(PlanGoal.plan)))
@@ -52,7 +54,7 @@ def check_in_out(entry: CheckIn) -> schemas.CheckIn:
 
 def my_goal(goal_id: int) -> PlanGoal:
     """One of my goals. :raise 404: anyone else's, or a plan I am no longer active in."""
-    goal = db.session.scalar(_my_goals().where(PlanGoal.id == goal_id))
+    goal = db.session.scalar(own_goals().where(PlanGoal.id == goal_id))
     if goal is None:
         abort(404)
     return goal
@@ -88,7 +90,7 @@ def default_cohort_id(given: int | None, field: str) -> int:
 @operation("GET", "/goals", summary="My goals", tag="goals", query=schemas.GoalQuery,
            answer=schemas.GoalList)
 def list_goals(query: schemas.GoalQuery):
-    stmt = _my_goals()
+    stmt = own_goals()
     if query.status:
         stmt = stmt.where(PlanGoal.status == GoalStatus(query.status))
     if query.cohort_id:
@@ -171,11 +173,22 @@ def list_check_ins(query: schemas.CheckInQuery):
            description="Progress, minutes spent on the wider web (they count as web time for "
                        "the cap) and a note; at least one of them.")
 def create_check_in(body: schemas.CheckInCreate):
-    goal = db.session.scalar(_my_goals().where(PlanGoal.id == body.goal_id))
-    if goal is None:
-        raise validation_failed([field_error("goal_id", "That is not one of your goals.",
+    missing = validation_failed([field_error("goal_id", "That is not one of your goals.",
                                              "not_found")])
+    return Reply(check_in_out(add_check_in(body, missing=missing)), 201)
+
+
+def add_check_in(body: schemas.CheckInCreate, *, missing: ApiError,
+                 at: datetime | None = None) -> CheckIn:
+    """A check-in on one of my goals (by the API, and by a device sending what it queued
+    offline, ``at`` the time it was made).
+
+    :raise ApiError: ``missing`` for a goal that is not mine; 403 ``cohort_archived``.
+    :raise DomainError: the service's rules.
+    """
+    goal = db.session.scalar(own_goals().where(PlanGoal.id == body.goal_id))
+    if goal is None:
+        raise missing
     writable_seat(goal.plan.cohort_id)
-    entry = services.check_in(goal, actor=current_user, progress=body.progress,
-                              minutes=body.minutes, note=body.note)
-    return Reply(check_in_out(entry), 201)
+    return services.check_in(goal, actor=current_user, progress=body.progress,
+                             minutes=body.minutes, note=body.note, at=at)

@@ -77,5 +77,7 @@ def validation_failed(errors: list[dict[str, str]], detail: str | None = None) -
 
 
 def is_api_request() -> bool:
-    """Whether this request is for the API (errors answer as problem details)."""
-    return request.path == "/api" or request.path.startswith("/api/")
+    """Whether this request is for the API or a device's offline sync (errors answer as
+    problem details)."""
+    return (request.path == "/api" or request.path.startswith("/api/")
+            or request.path.startswith("/sync/"))

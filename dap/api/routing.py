@@ -110,6 +110,8 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
     if request.mimetype not in JSON_TYPES and not request.mimetype.endswith("+json"):
         raise ApiError(415, "unsupported_media_type", "Send the body as JSON with "
                        "Content-Type: application/json.")
+    if (request.content_length or 0) > MAX_BODY:  # the stream may be open already (CSRF)
+        raise ApiError(413, "too_large", f"A body is at most {MAX_BODY // 1024} KB.")
     request.max_content_length = MAX_BODY
     data = request.get_data(cache=True)
     try:
@@ -158,6 +160,27 @@ def _check_cap() -> Response | None:
     return gate.cap_reached_problem(found)
 
 
+def respond(call: Callable[[], Any], *, status: int, fields: dict[str, str], write: bool,
+            key: str | None = None, user_id: int | None = None) -> Response:
+    """Run a view's ``call`` and answer with what it returns (see ``serialise``): a
+    service's refusal becomes a problem; a write commits, once per ``Idempotency-Key``
+    (``key``, of ``user_id``) when one was sent. Shared by the API and the offline sync."""
+    def run() -> Response:
+        try:
+            reply = call()
+        except DomainError as error:
+            db.session.rollback()
+            raise domain_problem(error, fields) from None
+        return serialise(reply, status)
+
+    if key is not None and user_id is not None:
+        return idempotency.run_once(user_id, key, run)
+    response = run()
+    if write:
+        db.session.commit()
+    return response
+
+
 # --- the decorator --------------------------------------------------------------------------
 
 
@@ -188,22 +211,11 @@ def operation(method: str, rule: str, *, summary: str, tag: str, scope: str | No
             if body is not None:
                 kwargs["body"] = parse_body(body)
 
-            def run() -> Response:
-                try:
-                    reply = view(**kwargs)
-                except DomainError as error:
-                    db.session.rollback()
-                    raise domain_problem(error, fields) from None
-                return serialise(reply, status)
-
-            if method == "POST" and scope is not None:
-                key = idempotency.presented_key()
-                if key is not None:
-                    return idempotency.run_once(g.api_bearer.user.id, key, run)
-            response = run()
-            if method != "GET":
-                db.session.commit()
-            return response
+            key = (idempotency.presented_key() if method == "POST" and scope is not None
+                   else None)
+            return respond(lambda: view(**kwargs), status=status, fields=fields,
+                           write=method != "GET", key=key,
+                           user_id=g.api_bearer.user.id if key else None)
 
         policy.declare(access, wrapped)
         gate.not_a_page(wrapped)  # API calls are not platform time (see docs/API.md)

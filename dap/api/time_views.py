@@ -4,6 +4,9 @@ while the cap is reached: it is what lifts it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
+
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -12,6 +15,7 @@ from dap.api.problems import ApiError
 from dap.api.routing import Reply, operation
 from dap.timecap import gate, services
 from dap.timecap.models import ActivityKind, WebActivity
+from dap.timecap.services import CapRules
 
 
 def activity_out(activity: WebActivity) -> schemas.WebActivity:
@@ -37,12 +41,21 @@ def list_web_activities(query: schemas.PageQuery):
            description="Counts towards this week's web minutes at once (and so lifts the "
                        "platform-time allowance). Only participants log web time.")
 def create_web_activity(body: schemas.WebActivityCreate):
+    return Reply(activity_out(log_web_time(body)), 201)
+
+
+def log_web_time(body: schemas.WebActivityCreate,
+                 day: Callable[[CapRules], date | None] = lambda cohort: None) -> WebActivity:
+    """Log web time for the signed-in participant (the API, and a device sending what it
+    queued offline). ``day(cohort)`` gives the day when the body names none.
+
+    :raise ApiError: 403 ``not_a_participant``. :raise DomainError: the service's rules.
+    """
     measured = gate.current_measured()
     if measured is None:
         raise ApiError(403, "not_a_participant", "Only participants of a running cohort log "
                        "web time.")
-    activity = services.log_web_activity(
+    return services.log_web_activity(
         current_user, measured.cohort, actor=current_user, kind=ActivityKind(body.kind),
         title=body.title, url=body.url, minutes=body.minutes, goal_id=body.goal_id,
-        note=body.note, day=body.day)
-    return Reply(activity_out(activity), 201)
+        note=body.note, day=body.day or day(measured.cohort))

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from dap.accounts.models import User
 from dap.audit.services import record
-from dap.clock import local_date, now_utc
+from dap.clock import as_utc, local_date, now_utc
 from dap.cohorts.models import Cohort
 from dap.content.library import Goal as LibraryGoal
 from dap.errors import DomainError
@@ -273,23 +273,58 @@ def move_goal(goal: PlanGoal, *, up: bool) -> None:
 # --- check-ins --------------------------------------------------------------------------------
 
 
-def check_in(goal: PlanGoal, *, actor: User, progress: int | None, minutes: int | None,
-             note: str) -> CheckIn:
-    """Record a little-and-often update. A planned goal becomes active; progress updates
-    the goal's progress.
+#: how far ahead of DAP's clock a device's clock may run when it says when it made a
+#: check-in offline
+CLOCK_SLACK = timedelta(minutes=10)
+#: how long a check-in made offline may wait on the device before it is sent
+MADE_AT_BACK = timedelta(days=14)
 
-    :raise DomainError: for a finished or dropped goal, an empty check-in, or bad values.
+
+def validate_made_at(at: datetime, cohort: Any, *, now: datetime | None = None) -> datetime:
+    """When an entry made offline says it was made (aware; returned in UTC). ``cohort``
+    needs its ``timezone`` and ``start_date``.
+
+    :raise DomainError: on ``made_at``: in the future (beyond a device clock's slack), more
+        than 14 days ago, or before the cohort started.
+    """
+    now = now or now_utc()
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise DomainError("Give the time with its offset from UTC.", field="made_at")
+    at = as_utc(at)
+    if at > now + CLOCK_SLACK:
+        raise DomainError("That time is still to come: check the device's clock.",
+                          field="made_at")
+    if at < now - MADE_AT_BACK:
+        raise DomainError("Entries made offline are accepted up to 14 days after they were "
+                          "made; add this one again as today's.", field="made_at")
+    at = min(at, now)
+    if local_date(at, cohort.timezone) < cohort.start_date:
+        raise DomainError(f"The programme started on {cohort.start_date:%-d %B %Y}.",
+                          field="made_at")
+    return at
+
+
+def check_in(goal: PlanGoal, *, actor: User, progress: int | None, minutes: int | None,
+             note: str, at: datetime | None = None) -> CheckIn:
+    """Record a little-and-often update, made now or (sent later from a device that was
+    offline) ``at`` that time. A planned goal becomes active; progress updates the goal's
+    progress.
+
+    :raise DomainError: for a finished or dropped goal (code ``goal_closed``), an empty
+        check-in, bad values, or a time ``at`` that :func:`validate_made_at` refuses.
     """
     if goal.status in (GoalStatus.DONE, GoalStatus.DROPPED):
-        raise DomainError("This goal is finished or dropped; start it again to check in.")
+        raise DomainError("This goal is finished or dropped; start it again to check in.",
+                          code="goal_closed")
     progress = validate_progress(progress)
     minutes = validate_minutes(minutes)
     note = clean_text(note, field="note", max_len=NOTE_MAX, label="a note")
     if progress is None and minutes is None and not note:
         raise DomainError("Add progress, minutes or a note.", field="note")
-    now = now_utc()
-    entry = CheckIn(goal=goal, plan_id=goal.plan_id, created_at=now,
-                    local_date=local_date(now, goal.plan.cohort.timezone), progress=progress,
+    cohort = goal.plan.cohort
+    when = now_utc() if at is None else validate_made_at(at, cohort)
+    entry = CheckIn(goal=goal, plan_id=goal.plan_id, created_at=when,
+                    local_date=local_date(when, cohort.timezone), progress=progress,
                     minutes=minutes, note=note, created_by_id=actor.id)
     db.session.add(entry)
     if progress is not None:

@@ -38,6 +38,12 @@ def not_a_page(view: F) -> F:
     return view
 
 
+def no_beat() -> None:
+    """This request is no time spent on the platform, whatever it asks for (a device
+    fetching a page in the background to keep it for offline use)."""
+    g.timecap_no_beat = True
+
+
 def is_a_page(endpoint: str | None) -> bool:
     if endpoint is None or endpoint in NOT_PAGES:
         return False
@@ -112,7 +118,8 @@ def register(app: Flask) -> None:
         uncommitted is its choice not to keep, so it is rolled back first."""
         measured = g.get("timecap_measured")
         if (measured is not None and is_a_page(request.endpoint)
-                and request.endpoint != "timecap.heartbeat" and response.status_code < 500):
+                and request.endpoint != "timecap.heartbeat" and response.status_code < 500
+                and not g.get("timecap_no_beat")):
             db.session.rollback()
             services.beat(g.timecap_user_id, measured.cohort)
             db.session.commit()

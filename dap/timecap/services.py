@@ -209,6 +209,12 @@ class Balance:
     def warning(self) -> bool:
         return not self.exempt and not self.capped and self.used >= WARN_AT
 
+    def figures(self) -> dict[str, int | bool]:
+        """What the meter shows, for scripts (the heartbeat, the offline sync)."""
+        return {"platform_minutes": self.platform_minutes,
+                "allowance_minutes": self.allowance_minutes, "web_minutes": self.web_minutes,
+                "capped": self.capped, "warning": self.warning}
+
     @property
     def web_needed(self) -> int:
         """Web minutes that would lift the allowance to the weekly cap (0 when it is)."""

@@ -47,10 +47,7 @@ def heartbeat():
     if figures is None:
         return "", 204
     db.session.commit()  # after reading: nothing is expired and loaded again
-    return jsonify(platform_minutes=figures.platform_minutes,
-                   allowance_minutes=figures.allowance_minutes,
-                   web_minutes=figures.web_minutes, capped=figures.capped,
-                   warning=figures.warning, explore_url=url_for("timecap.explore"))
+    return jsonify(**figures.figures(), explore_url=url_for("timecap.explore"))
 
 
 @bp.get("/time/explore")

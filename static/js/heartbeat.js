@@ -35,6 +35,7 @@
 
   function beat() {
     if (document.visibilityState !== "visible" || Date.now() - lastInput > IDLE_AFTER) { return; }
+    if (navigator.onLine === false) { return; }  /* offline time is not platform time */
     fetch(url, {
       method: "POST",
       credentials: "same-origin",

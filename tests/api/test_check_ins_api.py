@@ -208,7 +208,7 @@ def test_an_empty_check_in_is_422_and_saves_nothing(app, api, goal, body):
 def test_a_finished_or_dropped_goal_takes_no_check_in_409(app, world, api, status):
     closed = write_goal(app, world["participant"], world["cohort"], status=status)
     found = problem(api("participant").post("/check-ins", json={"goal_id": closed, "minutes": 10}),
-                    409, "conflict")
+                    409, "goal_closed")
     assert "start it again" in found["detail"]
     assert check_in_count(app) == 0
 

@@ -75,10 +75,14 @@ def browser() -> Iterator:
 
 @pytest.fixture
 def new_page(browser):
-    """``new_page(**context_options)`` → a page in a fresh browser context (own cookies)."""
+    """``new_page(**context_options)`` → a page in a fresh browser context (own cookies).
+    The service worker is blocked unless ``service_workers="allow"`` is given: the offline
+    journeys test it; elsewhere its background fetches of pages to keep would only add load
+    to every journey."""
     contexts = []
 
     def make(**options):
+        options.setdefault("service_workers", "block")
         context = browser.new_context(**options)
         context.set_default_timeout(10_000)
         contexts.append(context)

@@ -81,11 +81,14 @@ def test_the_check_passes_inert_text(html):
 
 def test_the_page_check_accepts_the_apps_own_scripts_only():
     own = ('<head><meta charset="utf-8"><link rel="stylesheet" href="/static/css/app.css">'
+           '<link rel="manifest" href="/manifest.webmanifest">'
            '<script src="/static/js/heartbeat.js" defer></script></head>'
            '<body><form method="post"><input name="x" value="&lt;b&gt;"></form></body>')
     assert_inert(own, page=True)
     for bad in ("<script>alert(1)</script>", '<script src="https://evil.example/x.js"></script>',
                 '<link rel="stylesheet" href="//evil.example/x.css">',
+                '<link rel="manifest" href="//evil.example/x.webmanifest">',
+                '<link rel="stylesheet" href="/manifest.webmanifest">',
                 '<meta http-equiv="refresh" content="0">', "<iframe></iframe>",
                 '<form action="javascript:alert(1)"></form>'):
         assert problems(own + bad, page=True), bad

@@ -94,7 +94,10 @@ def test_the_screen_shows_a_qr_code_of_the_check_in_address_and_the_code(app, do
     assert str(checkin.qr_svg(url)) in page  # the QR code holds the check-in address
     # inline, nothing fetched from elsewhere; refreshed by a script of our own, or without it
     assert '<svg viewBox="0 0' in page
-    assert re.findall(r'src="([^"]+)"', page) == ["/static/js/checkin.js"]
+    sources = re.findall(r'src="([^"]+)"', page)
+    assert "/static/js/checkin.js" in sources
+    # (and offline.js, on every signed-in page: docs/OFFLINE.md)
+    assert set(sources) <= {"/static/js/checkin.js", "/static/js/offline.js"}
     assert re.search(r'<noscript><meta http-equiv="refresh" content="(\d+)"></noscript>', page)
     assert 'data-url="' + door.path + '/code"' in page
     script = door.facilitator.get("/static/js/checkin.js")
