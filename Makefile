@@ -24,13 +24,16 @@ run: install
 #: test processes (pytest-xdist); each gets its own throwaway database
 TEST_WORKERS ?= 2
 
+#: more pytest arguments, e.g. PYTEST_ARGS="-m 'not browser'"
+PYTEST_ARGS ?=
+
 ## The whole suite (SQLite; set DAP_TEST_DATABASE_URL for PostgreSQL)
 test: install
-	$(BIN)/pytest -p no:cacheprovider -n $(TEST_WORKERS)
+	$(BIN)/pytest -p no:cacheprovider -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 ## The whole suite against the local PostgreSQL server
 test-pg: install
-	DAP_TEST_DATABASE_URL=$${DAP_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres} $(BIN)/pytest -p no:cacheprovider -n $(TEST_WORKERS)
+	DAP_TEST_DATABASE_URL=$${DAP_TEST_DATABASE_URL:-postgresql+psycopg://postgres@127.0.0.1:5432/postgres} $(BIN)/pytest -p no:cacheprovider -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
