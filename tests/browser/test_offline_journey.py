@@ -209,21 +209,27 @@ def test_offline_check_ins_and_web_log_are_saved_exactly_once(app, live_server, 
     assert count_web_activities(app, "Offline reading on plain language") == 1
 
 
-def test_an_answer_lost_on_the_way_back_is_sent_again_and_saved_once(app, live_server,
-                                                                     new_page, sign_in):
-    """DAP saved the check-in but the device never heard: it keeps the entry, sends it
-    again with the same key, and DAP answers with what it saved the first time."""
+def offline_on_a_goal(app, live_server, new_page, sign_in):
+    """The demo participant's first open goal, kept while online, then reloaded offline:
+    (the page, the goal's id and title)."""
     cohort_id, goals = open_goals(app)
-    goal_id, _ = goals[0]
+    goal_id, goal_title = goals[0]
     goal_url = f"/cohorts/{cohort_id}/plan/goals/{goal_id}"
     page = new_page(**SW)
     sign_in(page)
     controlled(page)
     page.goto(live_server + goal_url)
     kept(page, goal_url)
-
     page.context.set_offline(True)
     page.reload()
+    return page, goal_id, goal_title
+
+
+def test_an_answer_lost_on_the_way_back_is_sent_again_and_saved_once(app, live_server,
+                                                                     new_page, sign_in):
+    """DAP saved the check-in but the device never heard: it keeps the entry, sends it
+    again with the same key, and DAP answers with what it saved the first time."""
+    page, _, _ = offline_on_a_goal(app, live_server, new_page, sign_in)
     check_in(page, minutes="5", note="Answer lost on the way")
     expect(status(page)).to_contain_text("1 waiting to send")
 
@@ -269,17 +275,8 @@ def finish_goal(app, goal_id: int, email: str = PARTICIPANT) -> None:
 
 def test_a_check_in_on_a_goal_finished_meanwhile_needs_attention(app, live_server, new_page,
                                                                  sign_in):
-    cohort_id, goals = open_goals(app)
-    goal_id, goal_title = goals[0]
-    goal_url = f"/cohorts/{cohort_id}/plan/goals/{goal_id}"
-    page = new_page(**SW)
-    sign_in(page)
-    controlled(page)
-    page.goto(live_server + goal_url)
-    kept(page, goal_url)
-
-    page.context.set_offline(True)
-    page.reload()
+    page, goal_id, goal_title = offline_on_a_goal(app, live_server, new_page, sign_in)
+    goal_url = page.url.removeprefix(live_server)
     check_in(page, minutes="25", note="Tried it on the train")
     expect(status(page)).to_contain_text("1 waiting to send")
     finish_goal(app, goal_id)
