@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export FLASK_APP := dap
 
-.PHONY: install run test test-pg lint content-check bench bench-pg bench-gunicorn bench-jobs bench-insights bench-api page-weight scheduler clean
+.PHONY: install run test test-pg lint content-check bench bench-pg bench-gunicorn bench-jobs bench-insights bench-api page-weight load scheduler clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,18 @@ bench-insights: install
 ## Bytes each role's pages send (raw, gzip, brotli), first and later visits; exit 1 over 100 KB
 page-weight: install
 	$(BIN)/python bench/page_weight.py
+
+#: the load test's simulated people and how long it runs (locust's --run-time)
+USERS ?= 500
+PATRONS ?= 50
+FACILITATORS ?= 10
+DURATION ?= 5m
+
+## Load test: gunicorn (4 workers) on a throwaway PostgreSQL database under simulated
+## participants, patrons and facilitators; then checks check-ins and platform time
+load: install
+	$(BIN)/python bench/load/run.py --participants $(USERS) --patrons $(PATRONS) \
+		--facilitators $(FACILITATORS) --duration $(DURATION) --pg-url $(BENCH_PG_URL)
 
 ## The job scheduler as its own process (production layout)
 scheduler: install

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -14,6 +15,7 @@ from sqlalchemy.engine import URL, make_url
 
 from dap.accounts import services as accounts
 from dap.accounts.models import User
+from dap.demo_scale import COHORT_SIZE, MAX_PARTICIPANTS
 from dap.errors import DomainError
 from dap.extensions import db
 
@@ -52,10 +54,22 @@ def create_user_command(email: str, name: str, password: str, is_admin: bool,
 
 @click.command("demo")
 @with_appcontext
-def demo_command() -> None:
-    """Load the demo data into an empty database (does nothing if any user exists)."""
+@click.option("--scale", type=click.IntRange(1, MAX_PARTICIPANTS), default=None, metavar="N",
+              help="Instead: add N generated participants with a year of activity, for "
+                   "load tests (test machines only: every account has the demo password).")
+@click.option("--cohort-size", type=click.IntRange(1, 10_000), default=None,
+              help=f"Participants per cohort with --scale (default {COHORT_SIZE}).")
+def demo_command(scale: int | None, cohort_size: int | None) -> None:
+    """Load the demo data into an empty database (does nothing if any user exists), or with
+    --scale N add N generated participants for load tests (see docs/OPERATIONS.md)."""
     from dap.demo import load_demo
 
+    if scale is None:
+        if cohort_size is not None:
+            raise click.UsageError("--cohort-size needs --scale.")
+    else:
+        _demo_at_scale(scale, cohort_size)
+        return
     existing = db.session.scalar(select(func.count()).select_from(User)) or 0
     if existing:
         click.echo(f"The database already has {existing} user(s); demo data not loaded.")
@@ -64,6 +78,32 @@ def demo_command() -> None:
     db.session.commit()
     click.echo(f"Demo data loaded: {summary}. Sign in as participant@example.org "
                "(password dap-demo-2026).")
+
+
+def _demo_at_scale(participants: int, cohort_size: int | None) -> None:
+    from dap import demo_scale
+    from dap.demo import DEMO_PASSWORD
+
+    if demo_scale.scale_data_present():
+        raise click.ClickException(
+            f"Scale data is already here ({demo_scale.participant_email(0)} exists); "
+            "nothing added. Start from a fresh database to generate it again.")
+    size = cohort_size or COHORT_SIZE
+    started = time.perf_counter()
+
+    def progress(done: demo_scale.CohortDone) -> None:
+        click.echo(f"cohort {done.number}/{done.of}: {done.participants} participants, "
+                   f"{done.rows:,} rows in {done.seconds:.1f} s")
+
+    rows = demo_scale.load_scale(participants, params=_hash_params(), cohort_size=size,
+                                 progress=progress)
+    click.echo(f"Scale data loaded: {participants} participants, {sum(rows.values()):,} rows "
+               f"in {time.perf_counter() - started:.1f} s:")
+    for line in demo_scale.describe(rows):
+        click.echo(line)
+    click.echo(f"Sign in as {demo_scale.participant_email(0)}, {demo_scale.patron_email(0)} "
+               f"or {demo_scale.facilitator_email(0)} (password {DEMO_PASSWORD}; every "
+               "generated account shares it, so use this data on test machines only).")
 
 
 @click.command("backup")

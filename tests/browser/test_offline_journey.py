@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 
 import pytest
 from playwright.sync_api import expect
@@ -47,20 +48,20 @@ def open_goals(app, email: str = PARTICIPANT) -> tuple[int, list[tuple[int, str]
         return found
 
 
-def count_check_ins(app, note: str) -> int:
+def count_where(app, column, value) -> int:
+    """How many rows of ``column``'s table have ``value`` there."""
     with app.app_context():
-        found = db.session.scalar(select(func.count()).select_from(CheckIn)
-                                  .where(CheckIn.note == note))
+        found = db.session.scalar(select(func.count()).where(column == value))
         db.session.remove()
         return found
+
+
+def count_check_ins(app, note: str) -> int:
+    return count_where(app, CheckIn.note, note)
 
 
 def count_web_activities(app, title: str) -> int:
-    with app.app_context():
-        found = db.session.scalar(select(func.count()).select_from(WebActivity)
-                                  .where(WebActivity.title == title))
-        db.session.remove()
-        return found
+    return count_where(app, WebActivity.title, title)
 
 
 def controlled(page) -> None:
@@ -209,27 +210,36 @@ def test_offline_check_ins_and_web_log_are_saved_exactly_once(app, live_server, 
     assert count_web_activities(app, "Offline reading on plain language") == 1
 
 
-def offline_on_a_goal(app, live_server, new_page, sign_in):
-    """The demo participant's first open goal, kept while online, then reloaded offline:
-    (the page, the goal's id and title)."""
+@dataclass
+class OfflineGoal:
+    page: object
+    goal_id: int
+    goal_title: str
+    plan_url: str
+    goal_url: str
+
+
+def offline_on_a_goal(app, live_server, new_page, sign_in, page=None) -> OfflineGoal:
+    """The demo participant signs in (on ``page``, or a new one), opens their first open
+    goal while online so that it and their plan are kept, then reloads it offline."""
     cohort_id, goals = open_goals(app)
     goal_id, goal_title = goals[0]
-    goal_url = f"/cohorts/{cohort_id}/plan/goals/{goal_id}"
-    page = new_page(**SW)
-    sign_in(page)
-    controlled(page)
-    page.goto(live_server + goal_url)
-    kept(page, goal_url)
-    page.context.set_offline(True)
-    page.reload()
-    return page, goal_id, goal_title
+    found = OfflineGoal(page or new_page(**SW), goal_id, goal_title,
+                        f"/cohorts/{cohort_id}/plan", f"/cohorts/{cohort_id}/plan/goals/{goal_id}")
+    sign_in(found.page)
+    controlled(found.page)
+    found.page.goto(live_server + found.goal_url)
+    kept(found.page, found.plan_url, found.goal_url)
+    found.page.context.set_offline(True)
+    found.page.reload()
+    return found
 
 
 def test_an_answer_lost_on_the_way_back_is_sent_again_and_saved_once(app, live_server,
                                                                      new_page, sign_in):
     """DAP saved the check-in but the device never heard: it keeps the entry, sends it
     again with the same key, and DAP answers with what it saved the first time."""
-    page, _, _ = offline_on_a_goal(app, live_server, new_page, sign_in)
+    page = offline_on_a_goal(app, live_server, new_page, sign_in).page
     check_in(page, minutes="5", note="Answer lost on the way")
     expect(status(page)).to_contain_text("1 waiting to send")
 
@@ -275,8 +285,9 @@ def finish_goal(app, goal_id: int, email: str = PARTICIPANT) -> None:
 
 def test_a_check_in_on_a_goal_finished_meanwhile_needs_attention(app, live_server, new_page,
                                                                  sign_in):
-    page, goal_id, goal_title = offline_on_a_goal(app, live_server, new_page, sign_in)
-    goal_url = page.url.removeprefix(live_server)
+    opened = offline_on_a_goal(app, live_server, new_page, sign_in)
+    page, goal_id, goal_title, goal_url = (opened.page, opened.goal_id, opened.goal_title,
+                                           opened.goal_url)
     check_in(page, minutes="25", note="Tried it on the train")
     expect(status(page)).to_contain_text("1 waiting to send")
     finish_goal(app, goal_id)
@@ -327,22 +338,14 @@ def without_clear_site_data(route) -> None:
 def test_signing_out_leaves_nothing_of_the_person_on_a_shared_device(app, live_server,
                                                                      new_page, sign_in,
                                                                      browser_clears):
-    cohort_id, goals = open_goals(app)
-    goal_id, _ = goals[0]
-    plan_url = f"/cohorts/{cohort_id}/plan"
-    goal_url = f"/cohorts/{cohort_id}/plan/goals/{goal_id}"
     page = new_page(**SW)
     if not browser_clears:
         page.context.route("**/logout", lambda route: without_clear_site_data(route)
                            if route.request.method == "POST" else route.continue_())
-    sign_in(page)
-    controlled(page)
-    page.goto(live_server + goal_url)
-    kept(page, plan_url, goal_url)
+    opened = offline_on_a_goal(app, live_server, new_page, sign_in, page)
+    plan_url, goal_url = opened.plan_url, opened.goal_url
 
     # a check-in made offline that DAP cannot be reached for yet
-    page.context.set_offline(True)
-    page.reload()
     check_in(page, minutes="5", note="Alex's note on a shared device")
     page.context.route("**/sync/check-ins", lambda route: route.abort("connectionrefused"))
     with page.expect_event("requestfailed", lambda r: r.url.endswith("/sync/check-ins")):
@@ -400,17 +403,8 @@ def test_another_person_signing_in_never_sees_or_sends_the_first_ones_entries(
     """Alex's session ends without signing out (it expired; cookies cleared) and Jordan signs
     in on the same browser: Alex's kept pages go, Alex's waiting entry stays hidden and is
     never sent as Jordan's."""
-    cohort_id, goals = open_goals(app)
-    goal_id, _ = goals[0]
-    plan_url = f"/cohorts/{cohort_id}/plan"
-    goal_url = f"/cohorts/{cohort_id}/plan/goals/{goal_id}"
-    page = new_page(**SW)
-    sign_in(page)
-    controlled(page)
-    page.goto(live_server + goal_url)
-    kept(page, plan_url, goal_url)
-    page.context.set_offline(True)
-    page.reload()
+    opened = offline_on_a_goal(app, live_server, new_page, sign_in)
+    page, plan_url, goal_url = opened.page, opened.plan_url, opened.goal_url
     check_in(page, minutes="5", note="Alex's entry, never Jordan's")
     expect(status(page)).to_contain_text("1 waiting to send")
 
