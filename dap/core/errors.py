@@ -98,4 +98,7 @@ def _api_problem(error: HTTPException, detail: str | None):
     headers = {}
     if error.code == 405 and getattr(error, "valid_methods", None):
         headers["Allow"] = ", ".join(error.valid_methods)
-    return problem_response(ApiError(error.code, detail=detail, headers=headers))
+    code = None
+    if error.code == 401 and request.path.startswith("/sync/"):  # a device's queue waits
+        code, detail = "signed_out", "Sign in again to send what is waiting on this device."
+    return problem_response(ApiError(error.code, code, detail=detail, headers=headers))

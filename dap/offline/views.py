@@ -25,7 +25,6 @@ from flask.globals import request_ctx
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError, generate_csrf
 from pydantic import AwareDatetime
-from werkzeug.exceptions import HTTPException
 
 from dap import policy
 from dap.api import idempotency, schemas
@@ -217,11 +216,3 @@ def sync_problem(error: ApiError) -> Response:
 def sync_csrf_failed(error: CSRFError) -> Response:
     return problem_response(ApiError(400, "csrf_failed", "The page's security token has "
                                      "expired: fetch /sync/state for a new one."))
-
-
-@bp.errorhandler(HTTPException)
-def sync_http_error(error: HTTPException) -> Response:
-    if error.code == 401:
-        return problem_response(ApiError(401, "signed_out", "Sign in again to send what is "
-                                         "waiting on this device."))
-    return problem_response(ApiError(error.code or 500, detail=None))

@@ -268,3 +268,9 @@ def test_a_background_fetch_to_keep_a_page_is_nobody_reading_it(app, world, role
             == before
         assert db.session.scalar(select(func.count()).select_from(PlatformDay)) == 0
     assert "Welcome back" in me.get("/").get_data(as_text=True)
+
+
+def test_the_offline_page_answers_errors_as_a_page_not_a_problem(client):
+    response = client.post("/offline")
+    assert response.status_code == 405
+    assert response.mimetype == "text/html"
