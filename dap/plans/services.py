@@ -280,14 +280,14 @@ CLOCK_SLACK = timedelta(minutes=10)
 MADE_AT_BACK = timedelta(days=14)
 
 
-def validate_made_at(at: datetime, cohort: Any, *, now: datetime | None = None) -> datetime:
+def validate_made_at(at: datetime, cohort: Any) -> datetime:
     """When an entry made offline says it was made (aware; returned in UTC). ``cohort``
     needs its ``timezone`` and ``start_date``.
 
     :raise DomainError: on ``made_at``: in the future (beyond a device clock's slack), more
         than 14 days ago, or before the cohort started.
     """
-    now = now or now_utc()
+    now = now_utc()
     if at.tzinfo is None or at.utcoffset() is None:
         raise DomainError("Give the time with its offset from UTC.", field="made_at")
     at = as_utc(at)
