@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export FLASK_APP := dap
 
-.PHONY: install run test test-pg lint content-check bench bench-pg bench-gunicorn bench-jobs bench-insights bench-api page-weight load scheduler clean
+.PHONY: install run test test-pg lint content-check bench bench-pg bench-gunicorn bench-jobs bench-insights bench-api page-weight load soak scheduler clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +87,15 @@ DURATION ?= 5m
 load: install
 	$(BIN)/python bench/load/run.py --participants $(USERS) --patrons $(PATRONS) \
 		--facilitators $(FACILITATORS) --duration $(DURATION) --pg-url $(BENCH_PG_URL)
+
+#: the soak's moderate load, held for half an hour
+SOAK_USERS ?= 100
+SOAK_DURATION ?= 30m
+
+## Soak: the load test at moderate load for 30 minutes; fails when a worker's memory grows
+soak: install
+	$(BIN)/python bench/load/run.py --participants $(SOAK_USERS) --patrons 10 \
+		--facilitators 3 --duration $(SOAK_DURATION) --pg-url $(BENCH_PG_URL) --soak
 
 ## The job scheduler as its own process (production layout)
 scheduler: install

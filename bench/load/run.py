@@ -12,8 +12,10 @@ the database. See docs/OPERATIONS.md, "Load test".
 4. checks the database: every check-in answered as recorded is there exactly once and no
    other; each participant's platform seconds grew by what their beats allow
    (bench/load/check.py); no participant has two rows for one day;
-5. prints requests, requests a second, p50/p95/p99 per endpoint, failures and the verdicts;
-   drops the database. Exit 1 on any failed request or failed check.
+5. prints requests, requests a second, p50/p95/p99 per endpoint, failures, the verdicts and
+   each gunicorn process's resident memory at the start and end (bench/load/memory.py);
+   drops the database. Exit 1 on any failed request or failed check, and with ``--soak``
+   (``make soak``) when a worker's memory grew.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ sys.path.insert(0, str(HERE))
 
 import gunicorn_bench as gb  # noqa: E402
 from check import Beat, compare_check_ins, platform_seconds_range  # noqa: E402
+from memory import MemoryWatch  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
 from dap.demo_scale import facilitator_email, participant_email, patron_email  # noqa: E402
@@ -84,12 +87,15 @@ def read_log(log_dir: Path, stopped: float):
     sent, recorded = set(), set()
     statuses: dict[int, int] = defaultdict(int)
     failures: list[str] = []
+    measured_from: float | None = None
     for path in sorted(log_dir.glob("log-*.jsonl")):
         for line in path.read_text().splitlines():
             if not line.strip():
                 continue
             record = json.loads(line)
             if "measured_from" in record:
+                measured_from = min(measured_from or record["measured_from"],
+                                    record["measured_from"])
                 continue
             if "fail" in record:
                 failures.append(f"{record['fail']}: {record['error']}")
@@ -102,7 +108,7 @@ def read_log(log_dir: Path, stopped: float):
             answered = record["a"] if record["a"] is not None else stopped
             certain = record["a"] is not None and 0 < status < 500
             beats[record["u"]].append(Beat(record["s"], answered, certain))
-    return beats, recorded, sent - recorded, failures
+    return beats, recorded, sent - recorded, failures, measured_from
 
 
 def verify(engine, before: dict[str, dict], beats: dict[int, list[Beat]], recorded: set[str],
@@ -189,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="mean seconds between a participant's requests (default 4)")
     parser.add_argument("--pg-url", default=None)
     parser.add_argument("--keep", type=Path, default=None, help="copy locust's CSV files here")
+    parser.add_argument("--soak", action="store_true",
+                        help="fail unless each worker's memory stays flat (bench/load/memory.py)")
     args = parser.parse_args(argv)
     run_id = uuid.uuid4().hex[:8]
     with tempfile.TemporaryDirectory(prefix="dap-load-") as tmp:
@@ -206,6 +214,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"seeded in {seconds:.0f} s: {len(before)} participants, {patron_accounts} "
                       f"patron and {facilitator_accounts} facilitator accounts", flush=True)
                 server = gb.start_gunicorn(env, port, workdir)
+                memory = MemoryWatch(server.process.pid, gb.children_of)
+                memory.start()
                 log_dir = workdir / "log"
                 locust_env = {**os.environ, "DAP_LOAD_PARTICIPANTS": str(args.participants),
                               "DAP_LOAD_PATRONS": str(args.patrons),
@@ -241,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
                            "PostgreSQL backends": gb.cpu_seconds(gb.postgres_backends(url))}
                 finally:
                     stopped = time.time()
+                    memory.stop()
                     gb.stop_gunicorn(server)
                 if done.returncode not in (0,) or not (workdir / "locust_stats.csv").exists():
                     sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:])
@@ -252,7 +263,8 @@ def main(argv: list[str] | None = None) -> int:
                     for path in workdir.glob("locust_*.csv"):
                         (args.keep / path.name).write_bytes(path.read_bytes())
                 failed = failure_lines(workdir / "locust_failures.csv")
-                beats, recorded, unsure, all_failures = read_log(log_dir, stopped)
+                beats, recorded, unsure, all_failures, measured_from = read_log(log_dir, stopped)
+                rss = memory.report(measured_from)
                 checks, ok = verify(engine, before, beats, recorded, unsure, run_id)
             finally:
                 engine.dispose()
@@ -272,7 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     if "Traceback" in done.stderr:
         print("locust's log has a traceback:\n" + done.stderr[-3000:])
     print("\n".join(checks))
-    verdict = ok and failures == 0 and not all_failures
+    print("\nresident memory of gunicorn's processes:\n" + "\n".join(rss.lines))
+    verdict = ok and failures == 0 and not all_failures and (rss.flat or not args.soak)
     print(f"\n{'PASSED' if verdict else 'FAILED'}")
     return 0 if verdict else 1
 

@@ -1,0 +1,116 @@
+"""Resident memory of gunicorn's processes over a load run, for the soak (``make soak``).
+
+A thread reads ``VmRSS`` of the master and of each worker from /proc every few seconds. The
+report compares each worker at the start of the measured time (after a minute's warm-up)
+with the end, fits a line through its samples (MB an hour), and notices a worker that was
+replaced (a restarted worker starts small and would hide a leak).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+WARM_UP = 60.0  #: seconds after the measured time starts before the "start" sample
+
+
+def rss_kib(pid: int) -> int | None:
+    """Resident set size of ``pid`` in KiB, or None when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        return None
+    return None
+
+
+@dataclass
+class Series:
+    pid: int
+    samples: list[tuple[float, int]] = field(default_factory=list)  #: (time, KiB)
+
+
+def slope_mib_per_hour(points: list[tuple[float, int]]) -> float:
+    """Least-squares slope of KiB over seconds, as MiB an hour (0 for fewer than 2 points)."""
+    if len(points) < 2:
+        return 0.0
+    n = len(points)
+    mean_t = sum(t for t, _ in points) / n
+    mean_v = sum(v for _, v in points) / n
+    spread = sum((t - mean_t) ** 2 for t, _ in points)
+    if spread == 0:
+        return 0.0
+    slope = sum((t - mean_t) * (v - mean_v) for t, v in points) / spread  # KiB a second
+    return slope * 3600 / 1024
+
+
+@dataclass(frozen=True)
+class Verdict:
+    lines: list[str]
+    flat: bool
+
+
+class MemoryWatch(threading.Thread):
+    """Samples the master and its current workers every ``every`` seconds until stopped."""
+
+    def __init__(self, master: int, children, every: float = 5.0) -> None:
+        super().__init__(daemon=True, name="memory-watch")
+        self.master, self.children, self.every = master, children, every
+        self.series: dict[int, Series] = {}
+        self._stopping = threading.Event()
+
+    def sample(self) -> None:
+        now = time.time()
+        for pid in [self.master, *self.children(self.master)]:
+            kib = rss_kib(pid)
+            if kib is not None:
+                self.series.setdefault(pid, Series(pid)).samples.append((now, kib))
+
+    def run(self) -> None:
+        while not self._stopping.is_set():
+            self.sample()
+            self._stopping.wait(self.every)
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join(timeout=self.every * 2)
+
+    def report(self, measured_from: float | None, *, growth_limit: float = 0.05,
+               floor_mib: float = 8.0) -> Verdict:
+        """A line per process (start, end, peak, slope) and whether every worker stayed
+        flat: grew by at most ``growth_limit`` of its start or ``floor_mib``, whichever is
+        larger, and no worker was replaced while measured."""
+        begin = (measured_from or 0.0) + WARM_UP
+        lines = [f"{'process':<16} {'start MiB':>9} {'end MiB':>8} {'peak MiB':>8} "
+                 f"{'growth':>8} {'MiB/hour':>8}"]
+        flat = True
+        workers = [s for pid, s in sorted(self.series.items()) if pid != self.master]
+        late = [s for s in workers if s.samples and s.samples[0][0] > begin]
+        for series in [self.series.get(self.master), *workers]:
+            if series is None:
+                continue
+            measured = [(t, v) for t, v in series.samples if t >= begin] or series.samples[-1:]
+            start, end = measured[0][1] / 1024, measured[-1][1] / 1024
+            peak = max(v for _, v in measured) / 1024
+            growth = end - start
+            name = "master" if series.pid == self.master else f"worker {series.pid}"
+            allowed = max(start * growth_limit, floor_mib)
+            if series.pid != self.master and growth > allowed:
+                flat = False
+            lines.append(f"{name:<16} {start:>9.1f} {end:>8.1f} {peak:>8.1f} {growth:>+8.1f} "
+                         f"{slope_mib_per_hour(measured):>+8.1f}")
+        if late:
+            flat = False
+            lines.append(f"{len(late)} worker(s) started during the measured time (replaced): "
+                         + ", ".join(str(s.pid) for s in late))
+        span = 0.0
+        if workers:
+            times = [t for s in workers for t, _ in s.samples if t >= begin]
+            span = (max(times) - min(times)) / 60 if times else 0.0
+        lines.append(f"memory over {span:.0f} measured minutes (from a minute after everyone "
+                     f"signed in): each worker within max({growth_limit:.0%} of its start, "
+                     f"{floor_mib:.0f} MiB) -> {'FLAT' if flat else 'GREW'}")
+        return Verdict(lines, flat)
