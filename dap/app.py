@@ -125,7 +125,10 @@ def configure_logging(app: Flask) -> None:
 def configure_extensions(app: Flask) -> None:
     """Bind the unbound extensions and the Flask-Login user loader."""
     import dap.models  # noqa: F401 - every table registered before Alembic or create_all look
+    from dap.db import engine_options
 
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config,
+                                                             serving=_serves_requests())
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True,
                      compare_type=True)
@@ -276,6 +279,14 @@ def configure_content(app: Flask) -> None:
     content_dir = Path(app.config["CONTENT_DIR"])
     library_cache(content_dir).get()
     baseline_cache(content_dir).get()
+
+
+def _serves_requests() -> bool:
+    """False when the app is built for a ``flask`` command other than ``run`` (the
+    scheduler, ``jobs run-due``, ``db upgrade``, ``demo`` …): those connect without the
+    statement timeout (see ``dap.db.engine_options``). gunicorn builds it with no command."""
+    ctx = click.get_current_context(silent=True)
+    return ctx is None or ctx.info_name == "run"
 
 
 def _is_dev_server_process() -> bool:

@@ -45,6 +45,15 @@ ENV_VARS: dict[str, str] = {
     "(default) leaves it to `flask --app dap scheduler`.",
     "DAP_WEBHOOKS_ALLOW_HTTP": "Development and tests only: let webhooks post to `http://` "
     "addresses and to this machine or a private network (default false: public `https://` only).",
+    "DAP_DB_STATEMENT_TIMEOUT": "PostgreSQL: seconds one SQL statement of a request may run, "
+    "waiting for locks included, before the request answers 503 (default 30; 0: no limit). "
+    "`flask` commands other than `run` (the scheduler, migrations, `demo`) go without it.",
+    "DAP_DB_CONNECT_TIMEOUT": "PostgreSQL: seconds to wait for a new connection to the server "
+    "(default 10, at least 2).",
+    "DAP_DB_POOL_TIMEOUT": "Seconds a request waits for a free connection in the process's "
+    "pool (default 10).",
+    "DAP_DB_BUSY_TIMEOUT": "SQLite: seconds a write waits for another process's write lock "
+    "before the request answers 503 (default 10).",
     "DAP_UPLOAD_DIR": "Where uploaded photos are kept (default `instance/uploads`); back it up "
                       "with the database.",
     "DAP_MAX_UPLOAD_MB": "Largest request body accepted, in MB (default 16); larger gets 413.",
@@ -72,8 +81,9 @@ def parse_bool(value: str | None, default: bool = False) -> bool:
     raise ConfigError(f"not a yes/no value: {value!r}")
 
 
-def parse_int(name: str, value: str | None, default: int, minimum: int = 0) -> int:
-    """Read a whole number of at least ``minimum``."""
+def parse_int(name: str, value: str | None, default: int, minimum: int = 0,
+              maximum: int | None = None) -> int:
+    """Read a whole number of at least ``minimum`` (and at most ``maximum``)."""
     if value is None or value.strip() == "":
         return default
     try:
@@ -82,7 +92,35 @@ def parse_int(name: str, value: str | None, default: int, minimum: int = 0) -> i
         raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
     if number < minimum:
         raise ConfigError(f"{name} must be at least {minimum}")
+    if maximum is not None and number > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}")
     return number
+
+
+#: the longest any database timeout may be set to, in seconds (a day)
+DB_TIMEOUT_MAX = 86400
+
+
+def database_timeouts(environ: Mapping[str, str]) -> dict[str, int]:
+    """The database timeouts, in seconds (see ``dap.db.engine_options`` for how each reaches
+    the driver). They bound how long a request can hold a worker while the database is
+    slow, locked or away: past them the request fails with a database error, which
+    ``dap.core.errors`` answers with a 503 and Retry-After.
+
+    :raise ConfigError: naming the variable, for a value that is not a whole number of
+        seconds in range (libpq waits at least 2 s to connect; a zero statement timeout
+        means none).
+    """
+    def read(name: str, default: int, minimum: int) -> int:
+        return parse_int(name, environ.get(name), default, minimum=minimum,
+                         maximum=DB_TIMEOUT_MAX)
+
+    return {
+        "DB_STATEMENT_TIMEOUT": read("DAP_DB_STATEMENT_TIMEOUT", 30, 0),
+        "DB_CONNECT_TIMEOUT": read("DAP_DB_CONNECT_TIMEOUT", 10, 2),
+        "DB_POOL_TIMEOUT": read("DAP_DB_POOL_TIMEOUT", 10, 1),
+        "DB_BUSY_TIMEOUT": read("DAP_DB_BUSY_TIMEOUT", 10, 1),
+    }
 
 
 def load_config(environ: Mapping[str, str]) -> dict[str, Any]:
@@ -147,6 +185,8 @@ def load_config(environ: Mapping[str, str]) -> dict[str, Any]:
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": environ.get("DAP_DATABASE_URL", "sqlite:///dap.sqlite3"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # with the timeouts below, by dap.db.engine_options when the app is built
+        **database_timeouts(environ),
         "BASE_URL": base_url,
         "PREFERRED_URL_SCHEME": parts.scheme,
         "TRUSTED_HOSTS": sorted(set(trusted_hosts)),

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, Enum, Integer, MetaData, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.sql.expression import FunctionElement
@@ -102,9 +102,49 @@ class Base(DeclarativeBase):
     )
 
 
+def engine_options(config: Mapping[str, Any], *, serving: bool) -> dict[str, Any]:
+    """The engine options for ``config``'s database: ``SQLALCHEMY_ENGINE_OPTIONS`` (whose own
+    keys win) plus the timeouts of ``dap.config.database_timeouts``, as the driver takes them.
+
+    - PostgreSQL (psycopg): ``connect_timeout``, and the statement timeout as a connection
+      option (``-c statement_timeout=…``, sent when the connection opens: no ``SET`` and no
+      round trip per request). A statement that runs longer, waiting for a lock included,
+      is cancelled and its transaction rolled back. Only when ``serving`` requests: a
+      ``flask`` command (the scheduler's scans over every participant, migrations, bulk
+      inserts) may legitimately run one long statement, and nobody waits on a page for it.
+    - SQLite: the busy timeout, the driver's ``timeout`` (how long a write waits for
+      another connection's write lock; see ``_sqlite_on_begin``).
+    - Values the URL gives itself (``?connect_timeout=``, ``?options=``, ``?timeout=``)
+      are kept.
+    - Any pooled database: ``pool_timeout``, the wait for a free connection in the pool.
+    """
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    connect_args = dict(options.get("connect_args") or {})
+    url = make_url(config["SQLALCHEMY_DATABASE_URI"])
+    backend = url.get_backend_name()
+    in_memory = backend == "sqlite" and url.database in (None, "", ":memory:")
+    if backend == "sqlite" and "timeout" not in url.query:
+        connect_args.setdefault("timeout", config["DB_BUSY_TIMEOUT"])
+    elif backend == "postgresql":
+        if "connect_timeout" not in url.query:
+            connect_args.setdefault("connect_timeout", config["DB_CONNECT_TIMEOUT"])
+        if serving and config["DB_STATEMENT_TIMEOUT"]:
+            given = connect_args.get("options", url.query.get("options", ""))
+            if isinstance(given, tuple):  # the option given more than once in the URL
+                given = " ".join(given)
+            milliseconds = config["DB_STATEMENT_TIMEOUT"] * 1000
+            connect_args["options"] = f"{given} -c statement_timeout={milliseconds}".strip()
+    if connect_args:
+        options["connect_args"] = connect_args
+    if not in_memory:  # one shared connection in memory: no pool to wait in
+        options.setdefault("pool_timeout", config["DB_POOL_TIMEOUT"])
+    return options
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
-    """WAL, foreign keys, NORMAL sync and a busy timeout on every SQLite connection.
+    """WAL, foreign keys and NORMAL sync on every SQLite connection (its busy timeout is
+    the driver's ``timeout``: see ``engine_options``).
 
     The driver's own transaction handling is switched off so that ``_sqlite_on_begin`` can
     start write-safe ``BEGIN IMMEDIATE`` transactions (see docs/ARCHITECTURE.md).
@@ -115,7 +155,6 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()

@@ -95,3 +95,35 @@ def test_week_bounds_are_local_mondays_across_dst():
 def test_freeze_needs_an_aware_time():
     with pytest.raises(ValueError, match="aware"):
         clock.freeze(datetime(2025, 1, 1))  # noqa: DTZ001 - the point of the test
+
+
+def test_database_timeouts_default_to_bounded_waits():
+    config = load_config({})
+    assert config["DB_STATEMENT_TIMEOUT"] == 30
+    assert config["DB_CONNECT_TIMEOUT"] == 10
+    assert config["DB_POOL_TIMEOUT"] == 10
+    assert config["DB_BUSY_TIMEOUT"] == 10
+
+
+def test_database_timeouts_are_read_and_zero_turns_the_statement_timeout_off():
+    environ = {"DAP_DB_STATEMENT_TIMEOUT": "0", "DAP_DB_CONNECT_TIMEOUT": "3",
+               "DAP_DB_POOL_TIMEOUT": "5", "DAP_DB_BUSY_TIMEOUT": "2"}
+    config = load_config(environ)
+    assert (config["DB_STATEMENT_TIMEOUT"], config["DB_CONNECT_TIMEOUT"],
+            config["DB_POOL_TIMEOUT"], config["DB_BUSY_TIMEOUT"]) == (0, 3, 5, 2)
+    assert set(environ) <= set(ENV_VARS)
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("DAP_DB_STATEMENT_TIMEOUT", "30s", "DAP_DB_STATEMENT_TIMEOUT must be a whole number"),
+    ("DAP_DB_STATEMENT_TIMEOUT", "-1", "DAP_DB_STATEMENT_TIMEOUT must be at least 0"),
+    ("DAP_DB_STATEMENT_TIMEOUT", "100000", "DAP_DB_STATEMENT_TIMEOUT must be at most 86400"),
+    ("DAP_DB_CONNECT_TIMEOUT", "1", "DAP_DB_CONNECT_TIMEOUT must be at least 2"),
+    ("DAP_DB_CONNECT_TIMEOUT", "ten", "DAP_DB_CONNECT_TIMEOUT must be a whole number"),
+    ("DAP_DB_POOL_TIMEOUT", "0", "DAP_DB_POOL_TIMEOUT must be at least 1"),
+    ("DAP_DB_BUSY_TIMEOUT", "1.5", "DAP_DB_BUSY_TIMEOUT must be a whole number"),
+    ("DAP_DB_BUSY_TIMEOUT", "0", "DAP_DB_BUSY_TIMEOUT must be at least 1"),
+])
+def test_bad_database_timeouts_stop_start_up_naming_the_variable(name, value, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config({name: value})
