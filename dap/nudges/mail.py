@@ -37,22 +37,29 @@ class SMTPTransport:
         self.username = unquote(parts.username) if parts.username else None
         self.password = unquote(parts.password) if parts.password else None
         self.timeout = timeout
+        self._context: ssl.SSLContext | None = None
+
+    def _tls(self) -> ssl.SSLContext:
+        """The TLS settings, built on first use and kept: loading the system's certificates
+        takes tens of milliseconds, too long to repeat for each of a run's emails."""
+        if self._context is None:
+            self._context = ssl.create_default_context()
+        return self._context
 
     def _loopback(self) -> bool:
         return self.host in {"localhost", "127.0.0.1", "::1"}
 
     def send(self, message: EmailMessage) -> None:
-        context = ssl.create_default_context()
         if self.tls:
             client: smtplib.SMTP = smtplib.SMTP_SSL(
-                self.host, self.port, timeout=self.timeout, context=context
+                self.host, self.port, timeout=self.timeout, context=self._tls()
             )
         else:
             client = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         with client:
             client.ehlo()
             if not self.tls and client.has_extn("starttls"):
-                client.starttls(context=context)
+                client.starttls(context=self._tls())
                 client.ehlo()
             if self.username:
                 if not self.tls and not client.has_extn("starttls") and not self._loopback():
