@@ -54,6 +54,7 @@ THEIR_PLAN_RE = re.compile(r'href="(/cohorts/\d+/people/\d+/plan)"')
 NUDGE_RE = re.compile(r'href="(/cohorts/\d+/people/\d+/nudge)"')
 NUDGE_TOKEN_RE = re.compile(r'name="token"[^>]*value="([^"]*)"|value="([^"]*)"[^>]*name="token"')
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+EXPLORE = "/time/explore"  #: where DAP sends a participant who reached their allowance
 
 #: seconds measured once everyone has signed in (then the run stops)
 MEASURE = float(os.environ.get("DAP_LOAD_MEASURE_SECONDS", "0"))
@@ -169,29 +170,52 @@ class Participant(Person):
         super().on_start()
 
     # every participant request goes through here: each one is a beat for the server
-    def _timed(self, method: str, path: str, name: str, expect: tuple[int, ...], **kwargs):
+    def _timed(self, method: str, path: str, name: str, expect: tuple[int, ...], *,
+               cap_moves: bool = True, **kwargs):
+        """Send a request; (expected?, its text). A page that moves a participant who has
+        reached their platform-time allowance to Explore (303 to /time/explore) is what
+        DAP should do: it counts as answered (not as expected: a check-in sent then is
+        not recorded), and the participant logs web time, as the Explore page asks, which
+        lifts the cap. ``cap_moves`` False: such a 303 is just an answer."""
         sent = time.time()
         record = {"u": self.number, "s": sent}
+        capped = False
         try:
             with self.send(method, path, name=name, **kwargs) as answer:
                 answered_status = answer.status_code or 0
                 record["a"] = time.time()
                 record["st"] = answered_status
-                ok = answered_status in expect
-                if not ok:
-                    answer.failure(f"{answered_status} for {method.upper()} {path}")
-                else:
+                capped = (cap_moves and answered_status == 303
+                          and EXPLORE in (answer.headers.get("Location") or ""))
+                ok = answered_status in expect and not capped
+                if ok or capped:
                     answer.success()
+                else:
+                    answer.failure(f"{answered_status} for {method.upper()} {path}")
                 result = (ok, answer.text or "")
         finally:
             if "a" not in record:  # cut off (the run stopped) or the client broke
                 record["a"] = None
             log(record)
+        if capped:
+            self.log_web_time()
         return result
+
+    def log_web_time(self) -> None:
+        """Capped: open the web-time log and record an hour away from DAP."""
+        ok, text = self._timed("get", "/time/log", "GET the web-time log (capped)", (200,))
+        token = first_group(FORM_CSRF_RE.search(text)) if ok else None
+        if token:
+            self._timed("post", "/time/log", "POST web time (capped)", (303,), cap_moves=False,
+                        headers=FORM,
+                        data={"csrf_token": token, "kind": "read", "minutes": "60",
+                              "title": f"load-{RUN} reading on the web"})
 
     def sign_in(self, email: str) -> None:
         super().sign_in(email)  # the form's POST is no beat: nobody is signed in yet
         ok, text = self._timed("get", "/", "GET / (participant)", (200,))
+        if not ok:  # moved to Explore: the web time just logged lifts the cap
+            ok, text = self._timed("get", "/", "GET / (participant)", (200,))
         match = COHORT_RE.search(text)
         meta = META_CSRF_RE.search(text)
         if not ok or not match or not meta:
