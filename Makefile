@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export FLASK_APP := dap
 
-.PHONY: install run test test-pg lint content-check bench bench-pg bench-gunicorn bench-jobs bench-insights bench-api page-weight load soak scheduler clean
+.PHONY: install run test test-pg lint content-check bench bench-pg bench-gunicorn bench-jobs bench-insights bench-api page-weight load soak faults scheduler clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -96,6 +96,14 @@ SOAK_DURATION ?= 30m
 soak: install
 	$(BIN)/python bench/load/run.py --participants $(SOAK_USERS) --patrons 10 \
 		--facilitators 3 --duration $(SOAK_DURATION) --pg-url $(BENCH_PG_URL) --soak
+
+#: which fault scenarios to run (default: all; see bench/faults/run.py)
+FAULTS ?=
+
+## Fault scenarios with a verdict each (a machine of one's own: some need root, one
+## makes and drops a private PostgreSQL cluster, one mounts a tmpfs)
+faults: install
+	$(BIN)/python bench/faults/run.py $(FAULTS) --pg-url $(BENCH_PG_URL)
 
 ## The job scheduler as its own process (production layout)
 scheduler: install
