@@ -10,11 +10,13 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
+from dap.accounts.models import User
 from dap.clock import now_utc
 from dap.db import insert_for
 from dap.extensions import db
+from dap.nudges.governance import Priority, after_quiet_hours, priority_of, zone_of
 from dap.nudges.mail import Transport, build_message
-from dap.nudges.models import OutboxMessage, OutboxStatus
+from dap.nudges.models import NotificationKind, OutboxMessage, OutboxStatus
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +128,21 @@ def queue_email(
     return bool(stored)
 
 
+def _retry_at(row: OutboxMessage, wait: timedelta) -> datetime:
+    """When to try ``row`` again: after ``wait``; for a governed message that is not
+    urgent, out of its person's quiet hours, as when it was queued. Account messages (no
+    ``planned_at``: a password reset) and urgent changes go at any hour."""
+    at = now_utc() + wait
+    if row.planned_at is None or row.user_id is None:
+        return at
+    try:
+        urgent = priority_of(NotificationKind(row.kind)) is Priority.URGENT
+    except ValueError:  # an email of no notification kind (a digest): normal
+        urgent = False
+    person = None if urgent else db.session.get(User, row.user_id)
+    return after_quiet_hours(at, zone_of(person)) if person is not None else at
+
+
 def backoff(attempts: int) -> timedelta:
     """The wait after ``attempts`` failed attempts: ``RETRY_WAITS`` in turn, then 12 hours
     for any attempt past them (a configuration allowing more attempts)."""
@@ -224,7 +241,7 @@ def _deliver_batch(report: DeliveryReport, *, transport: Transport, sender: str,
                 report.failed += 1
             else:
                 row.status = OutboxStatus.PENDING
-                row.next_attempt_at = now_utc() + backoff(row.attempts)
+                row.next_attempt_at = _retry_at(row, backoff(row.attempts))
                 report.retried += 1
             report.errors.append(row.last_error)
             log.warning("email %s not delivered (attempt %s): %s", row.id, row.attempts,

@@ -129,6 +129,44 @@ def test_an_urgent_change_goes_at_once_even_at_night(app, world, frozen):
     assert emails(app)[0].next_attempt_at == night
 
 
+def _fail_until(app, frozen, until: datetime) -> OutboxMessage:
+    """Delivery runs against a server that is down, each at the email's next attempt, until
+    that attempt would be at or after ``until``; the email as it then stands."""
+    while True:
+        (mail,) = emails(app)
+        if mail.next_attempt_at >= until:
+            return mail
+        frozen(mail.next_attempt_at)
+        with app.app_context():
+            assert deliver_outbox(app) == "sent 0, will retry 1, gave up 0"
+
+
+def test_a_retry_that_would_fall_in_quiet_hours_waits_for_eight(app, world, frozen, smtp_down):
+    # Queued 19:25 London: attempts at 19:25, 19:26 and 19:31 fail; the 30-minute wait
+    # after the third would end at 20:01, in quiet hours, so the retry waits for 08:00.
+    frozen(datetime(2026, 3, 2, 19, 25, tzinfo=UTC))
+    assert tell(app, world, "evening") is EmailState.QUEUED
+    mail = _fail_until(app, frozen, datetime(2026, 3, 2, 20, 0, tzinfo=UTC))
+    assert mail.attempts == 3
+    assert mail.next_attempt_at == datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
+
+
+def test_a_retry_follows_the_persons_own_quiet_hours(app, world, frozen, smtp_down):
+    # 19:25 London is 14:25 in New York: the retry at 15:01 there is not in their quiet hours.
+    set_user(app, world, "patron", timezone="America/New_York")
+    frozen(datetime(2026, 3, 2, 19, 25, tzinfo=UTC))
+    assert tell(app, world, "evening", role="patron") is EmailState.QUEUED
+    mail = _fail_until(app, frozen, datetime(2026, 3, 2, 20, 0, tzinfo=UTC))
+    assert mail.next_attempt_at == datetime(2026, 3, 2, 20, 1, tzinfo=UTC)
+
+
+def test_retries_of_urgent_and_account_emails_go_at_night(app, world, frozen, smtp_down):
+    frozen(datetime(2026, 3, 2, 19, 25, tzinfo=UTC))
+    assert tell(app, world, "cancelled", kind=NotificationKind.EVENT_CANCELLED) is EmailState.QUEUED
+    mail = _fail_until(app, frozen, datetime(2026, 3, 2, 20, 0, tzinfo=UTC))
+    assert mail.next_attempt_at == datetime(2026, 3, 2, 20, 1, tzinfo=UTC)
+
+
 # --- caps -----------------------------------------------------------------------------------------
 
 
