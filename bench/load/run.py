@@ -40,6 +40,7 @@ sys.path.insert(0, str(HERE))
 
 import gunicorn_bench as gb  # noqa: E402
 from check import Beat, compare_check_ins, platform_seconds_range  # noqa: E402
+from cpu import CpuWatch  # noqa: E402
 from memory import MemoryWatch  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 
@@ -149,12 +150,12 @@ def verify(engine, before: dict[str, dict], beats: dict[int, list[Beat]], record
     return lines, ok
 
 
-def stats_table(csv_path: Path) -> tuple[list[str], int, float]:
+def stats_table(csv_path: Path) -> tuple[list[str], int, float, int]:
     rows = list(csv.DictReader(csv_path.open()))
     out = [f"{'endpoint':<28} {'requests':>8} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
            f"{'p99 ms':>7} {'failures':>8}"]
     out.append("-" * len(out[0]))
-    failures, total_rps = 0, 0.0
+    failures, total_rps, requests = 0, 0.0, 0
     for row in rows:
         name = row["Name"] if row["Name"] != "Aggregated" else "all"
         if row["Request Count"] == "0":
@@ -162,9 +163,10 @@ def stats_table(csv_path: Path) -> tuple[list[str], int, float]:
         if name == "all":
             out.append("-" * len(out[0]))
             failures, total_rps = int(row["Failure Count"]), float(row["Requests/s"])
+            requests = int(row["Request Count"])
         out.append(f"{name:<28} {row['Request Count']:>8} {float(row['Requests/s']):>7.1f} "
                    f"{row['50%']:>7} {row['95%']:>7} {row['99%']:>7} {row['Failure Count']:>8}")
-    return out, failures, total_rps
+    return out, failures, total_rps, requests
 
 
 def seconds_of(duration: str) -> int:
@@ -216,6 +218,11 @@ def main(argv: list[str] | None = None) -> int:
                 server = gb.start_gunicorn(env, port, workdir)
                 memory = MemoryWatch(server.process.pid, gb.children_of)
                 memory.start()
+                master = server.process.pid
+                cpu_watch = CpuWatch({"gunicorn workers": lambda: gb.children_of(master),
+                                      "PostgreSQL backends": lambda: gb.postgres_backends(url)},
+                                     lambda pid: gb.cpu_seconds([pid]), every=1.0)
+                cpu_watch.start()
                 log_dir = workdir / "log"
                 locust_env = {**os.environ, "DAP_LOAD_PARTICIPANTS": str(args.participants),
                               "DAP_LOAD_PATRONS": str(args.patrons),
@@ -252,12 +259,13 @@ def main(argv: list[str] | None = None) -> int:
                 finally:
                     stopped = time.time()
                     memory.stop()
+                    cpu_watch.stop()
                     gb.stop_gunicorn(server)
                 if done.returncode not in (0,) or not (workdir / "locust_stats.csv").exists():
                     sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:])
                     sys.stderr.write(f"\ngunicorn log:\n{server.log_tail()}\n")
                     return 1
-                table, failures, total_rps = stats_table(workdir / "locust_stats.csv")
+                table, failures, total_rps, requests = stats_table(workdir / "locust_stats.csv")
                 if args.keep:
                     args.keep.mkdir(parents=True, exist_ok=True)
                     for path in workdir.glob("locust_*.csv"):
@@ -265,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
                 failed = failure_lines(workdir / "locust_failures.csv")
                 beats, recorded, unsure, all_failures, measured_from = read_log(log_dir, stopped)
                 rss = memory.report(measured_from)
+                window = (measured_from or started,
+                          min(stopped, (measured_from or started) + seconds_of(args.duration)))
+                measured_cpu = cpu_watch.between(*window)
                 checks, ok = verify(engine, before, beats, recorded, unsure, run_id)
             finally:
                 engine.dispose()
@@ -279,6 +290,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"CPU seconds over the run ({cores} cores: {cores * (stopped - started):.0f} s available; "
           "other work on the machine not counted): " + ", ".join(
               f"{k} {v:.0f}" for k, v in cpu.items() if v is not None))
+    spent = sum(measured_cpu.values())
+    print(f"CPU seconds in the measured {window[1] - window[0]:.0f} s (sampled every second): " + ", ".join(
+        f"{k} {v:.0f}" for k, v in measured_cpu.items())
+        + (f"; {1000 * spent / requests:.1f} ms of server CPU per request ({requests} requests)"
+           if requests else ""))
     if failed:
         print("failures (occurrences, request, what):\n  " + "\n  ".join(failed[:20]))
     if "Traceback" in done.stderr:
