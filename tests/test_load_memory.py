@@ -51,6 +51,30 @@ def test_a_worker_growing_beyond_the_floor_and_the_share_fails():
     assert watch_with(1, {2: steady(200, 209)}).report(measured_from=-WARM_UP).flat
 
 
+def test_a_worker_that_fills_up_and_levels_off_passes():
+    # the soak of 2026-12-04: 129 MiB a minute in, 143 MiB ten minutes later, then level
+    filling = steady(129, 143, minutes=10)
+    level = steady(143, 143.5, t0=660, minutes=20)
+    verdict = watch_with(1, {2: filling + level, 3: steady(140, 144)}).report(
+        measured_from=-WARM_UP)
+    assert verdict.flat, verdict.lines
+    assert any(line.startswith("worker 2") and "+14.5" in line for line in verdict.lines)
+
+
+def test_a_worker_that_keeps_growing_fails_however_it_started():
+    # the same 14 MiB, but evenly over the half hour: 7 MiB in the second half (over 4)
+    assert not watch_with(1, {2: steady(129, 143)}).report(measured_from=-WARM_UP).flat
+    # a slow leak after a level start: flat for 15 minutes, then 5 MiB more
+    leak = steady(130, 130, minutes=15) + steady(130, 135, t0=960, minutes=14)
+    assert not watch_with(1, {2: leak}).report(measured_from=-WARM_UP).flat
+
+
+def test_memory_every_five_minutes_is_listed_per_worker():
+    verdict = watch_with(1, {2: steady(100, 106)}).report(measured_from=-WARM_UP)
+    listing = next(line for line in verdict.lines if line.startswith("MiB every five minutes"))
+    assert listing.splitlines()[1].split()[2:] == ["100", "101", "102", "103", "104", "105", "106"]
+
+
 def test_growth_during_the_warm_up_minute_is_not_counted():
     samples = [(0, 50 * MIB), (30, 120 * MIB), *steady(125, 126, t0=60)]
     assert watch_with(1, {2: samples}).report(measured_from=0).flat
