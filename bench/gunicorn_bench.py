@@ -69,12 +69,22 @@ def throwaway_database(kind: str, workdir: Path, pg_server: str) -> Iterator[str
     if kind == "sqlite":
         yield f"sqlite:///{workdir / 'bench.sqlite3'}"
         return
+    with postgres_database(pg_server, "dap_bench") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def postgres_database(pg_server: str, prefix: str, template: str | None = None) -> Iterator[str]:
+    """A new database on ``pg_server`` named ``prefix`` and a random suffix, empty or a copy
+    of ``template`` (nobody may be connected to that meanwhile); yields its URL and drops it
+    (``WITH (FORCE)``) on the way out."""
     server = make_url(pg_server)
-    name = f"dap_bench_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
         try:
             yield server.set(database=name).render_as_string(hide_password=False)
         finally:
@@ -194,18 +204,23 @@ def start_gunicorn(env: dict[str, str], port: int, workdir: Path, wsgi: str = "w
                      f"{server.log_tail()}")
 
 
+def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:
+    """SIGTERM ``process`` if it still runs, SIGKILL after ``timeout`` seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=timeout)
+
+
 def stop_gunicorn(server: Server) -> None:
     """SIGTERM the master (it stops its workers), SIGKILL after 10 s; then make sure no
     worker it started is left (by pid)."""
     process = server.process
     workers = server.workers or children_of(process.pid)
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+    stop_process(process)
     for pid in workers:  # a worker that outlived its master (still running gunicorn)
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -228,18 +243,25 @@ class Client:
         self.cookies: dict[str, str] = {}
         self.headers: dict[str, str] = {}
 
+    def send(self, conn: http.client.HTTPConnection, method: str, path: str,
+             body: bytes | None = None, headers: dict[str, str] | None = None,
+             agent: str = "dap-bench") -> tuple[http.client.HTTPResponse, bytes]:
+        """Send a request on ``conn`` with this browser's cookies and headers; the answer
+        and its body. The cookies are not updated."""
+        sent = {"User-Agent": agent, **self.headers, **(headers or {})}
+        if self.cookies:
+            sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        if method == "POST" and body is None:
+            body = b""
+        conn.request(method, path, body=body, headers=sent)
+        response = conn.getresponse()
+        return response, response.read()
+
     def request(self, method: str, path: str, body: bytes | None = None,
                 headers: dict[str, str] | None = None) -> tuple[int, bytes]:
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=REQUEST_TIMEOUT)
         try:
-            sent = {"User-Agent": "dap-bench", **self.headers, **(headers or {})}
-            if self.cookies:
-                sent["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-            if method == "POST" and body is None:
-                body = b""
-            conn.request(method, path, body=body, headers=sent)
-            response = conn.getresponse()
-            data = response.read()
+            response, data = self.send(conn, method, path, body, headers)
             for header in response.msg.get_all("Set-Cookie") or []:
                 for name, morsel in SimpleCookie(header).items():
                     if morsel.value == "" or morsel["max-age"] == "0":

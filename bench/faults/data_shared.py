@@ -94,14 +94,7 @@ def fetch(client: gb.Client, kind: str, who: int, method: str, path: str,
     sent = time.time()
     conn = http.client.HTTPConnection("127.0.0.1", client.port, timeout=gb.REQUEST_TIMEOUT)
     try:
-        sent_headers = {"User-Agent": "dap-fault", **client.headers, **(headers or {})}
-        if client.cookies:
-            sent_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
-        if method == "POST" and body is None:
-            body = b""
-        conn.request(method, path, body=body, headers=sent_headers)
-        response = conn.getresponse()
-        data = response.read()
+        response, data = client.send(conn, method, path, body, headers, agent="dap-fault")
         return Answer(kind, who, sent, time.time(), response.status,
                       response.getheader("Content-Type", ""), response.getheader("Retry-After"),
                       response.getheader("Idempotent-Replayed") == "true", data)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import sys
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -83,20 +82,8 @@ def run_due(env: dict[str, str], log: Path) -> tuple[int, str]:
 def cloned_database(pg_server: str, source_url: str) -> Iterator[str]:
     """A copy of ``source_url``'s database (nobody may be connected to it meanwhile);
     yields its URL and drops it on the way out."""
-    server = make_url(pg_server)
-    source = make_url(source_url).database
-    name = f"dap_fault_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{source}"'))
-        try:
-            yield server.set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
+    with gb.postgres_database(pg_server, "dap_fault", make_url(source_url).database) as url:
+        yield url
 
 
 def query(database_url: str, sql: str, **params: Any) -> list[Any]:

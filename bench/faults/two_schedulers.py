@@ -211,13 +211,7 @@ def lease_takeover(pg_server: str, workdir: Path, outcome: Outcome) -> None:
             _lease_checks(url, processes, workdir, outcome)
         finally:
             for process in processes:
-                if process.poll() is None:
-                    process.terminate()
-                    try:
-                        process.wait(timeout=10)
-                    except subprocess.TimeoutExpired:
-                        process.kill()
-                        process.wait(timeout=10)
+                gb.stop_process(process)
 
 
 def _holder_pid(holder: str) -> int:

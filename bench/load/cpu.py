@@ -11,23 +11,23 @@ from (docs/PERFORMANCE.md, "What one machine serves").
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
+
+from sampler import Sampler
 
 Sample = tuple[float, float]  #: (time, cumulative CPU seconds)
 
 
-class CpuWatch(threading.Thread):
+class CpuWatch(Sampler):
     """Samples the CPU of each group's processes every ``every`` seconds until stopped."""
 
     def __init__(self, groups: dict[str, Callable[[], list[int]]],
                  cpu_of: Callable[[int], float | None], every: float = 5.0) -> None:
-        super().__init__(daemon=True, name="cpu-watch")
-        self.groups, self.cpu_of, self.every = groups, cpu_of, every
+        super().__init__("cpu-watch", every)
+        self.groups, self.cpu_of = groups, cpu_of
         self.samples: dict[str, dict[int, list[Sample]]] = {name: {} for name in groups}
         self.missed = 0  #: lookups of a group's processes that failed
-        self._stopping = threading.Event()
 
     def sample(self) -> None:
         for name, pids in self.groups.items():
@@ -42,14 +42,8 @@ class CpuWatch(threading.Thread):
                 if seconds is not None:
                     self.samples[name].setdefault(pid, []).append((now, seconds))
 
-    def run(self) -> None:
-        while not self._stopping.is_set():
-            self.sample()
-            self._stopping.wait(self.every)
-
     def stop(self) -> None:
-        self._stopping.set()
-        self.join(timeout=self.every * 4)
+        super().stop()
         self.sample()  # the last word, once the load has stopped
 
     def between(self, start: float, end: float) -> dict[str, float]:

@@ -15,10 +15,11 @@ rate as the allowance over the whole time, without the filling.
 
 from __future__ import annotations
 
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from sampler import Sampler
 
 WARM_UP = 60.0  #: seconds after the measured time starts before the "start" sample
 
@@ -60,14 +61,13 @@ class Verdict:
     flat: bool
 
 
-class MemoryWatch(threading.Thread):
+class MemoryWatch(Sampler):
     """Samples the master and its current workers every ``every`` seconds until stopped."""
 
     def __init__(self, master: int, children, every: float = 5.0) -> None:
-        super().__init__(daemon=True, name="memory-watch")
-        self.master, self.children, self.every = master, children, every
+        super().__init__("memory-watch", every)
+        self.master, self.children = master, children
         self.series: dict[int, Series] = {}
-        self._stopping = threading.Event()
 
     def sample(self) -> None:
         now = time.time()
@@ -75,15 +75,6 @@ class MemoryWatch(threading.Thread):
             kib = rss_kib(pid)
             if kib is not None:
                 self.series.setdefault(pid, Series(pid)).samples.append((now, kib))
-
-    def run(self) -> None:
-        while not self._stopping.is_set():
-            self.sample()
-            self._stopping.wait(self.every)
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self.join(timeout=self.every * 2)
 
     def report(self, measured_from: float | None, *, growth_limit: float = 0.05,
                floor_mib: float = 8.0) -> Verdict:
