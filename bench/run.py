@@ -311,7 +311,8 @@ def seed_support(cohort_id: int, participant_email: str, facilitator_email: str,
 
 
 def seed_feed(cohort_id: int, total: int) -> int:
-    """Give the demo cohort's feed ``total`` posts, adding older ones to what is there, with
+    """Give the demo cohort's feed ``total`` posts of the bench's own besides the demo's,
+    adding older ones to those already seeded, with
     one multi-row INSERT per table (not through the services, which would also notify the
     people mentioned). Authors take turns among the cohort's active participants; every post
     has 0-3 comments (by participants, one in four by the facilitator) and 0-5 kudos (never
@@ -328,7 +329,8 @@ def seed_feed(cohort_id: int, total: int) -> int:
         Membership.cohort_id == cohort_id, Membership.role == CohortRole.PARTICIPANT,
         Membership.status == MembershipStatus.ACTIVE).order_by(Membership.user_id)).all()
     facilitator = db.session.scalar(select(User.id).where(User.email == "facilitator@example.org"))
-    have = db.session.scalar(select(func.count(Post.id)).where(Post.cohort_id == cohort_id)) or 0
+    have = db.session.scalar(select(func.count(Post.id)).where(  # the bench's own, not the demo's
+        Post.cohort_id == cohort_id, Post.body.like("Bench post %"))) or 0
     now = datetime.now(UTC).replace(microsecond=0)
     first = now - timedelta(minutes=5)
 
