@@ -36,7 +36,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import Engine, create_engine, make_url, text
 
 from dap.demo import DEMO_PASSWORD, PARTICIPANTS
 
@@ -369,20 +369,23 @@ def run_load(clients: list[Client], send: Callable[[Client], tuple[int, bytes]],
                 first_error=first_error[0] if first_error else "")
 
 
-def postgres_backends(database_url: str) -> list[int]:
+def postgres_backends(database_url: str, engine: Engine | None = None) -> list[int]:
     """The server processes serving ``database_url``'s database (the workers' pooled
-    connections), when PostgreSQL runs on this machine and /proc shows them."""
+    connections), when PostgreSQL runs on this machine and /proc shows them. Asks through
+    ``engine`` when given (one kept for repeated lookups), else through a connection of its
+    own."""
     url = make_url(database_url)
     if url.host not in ("127.0.0.1", "localhost", None):
         return []
-    engine = create_engine(url)
+    asking = engine or create_engine(url)
     try:
-        with engine.connect() as conn:
+        with asking.connect() as conn:
             pids = list(conn.scalars(text(
                 "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
                 "AND pid <> pg_backend_pid()")))
     finally:
-        engine.dispose()
+        if engine is None:
+            asking.dispose()
     return pids if cpu_seconds(pids) is not None else []
 
 

@@ -216,11 +216,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"seeded in {seconds:.0f} s: {len(before)} participants, {patron_accounts} "
                       f"patron and {facilitator_accounts} facilitator accounts", flush=True)
                 server = gb.start_gunicorn(env, port, workdir)
-                memory = MemoryWatch(server.process.pid, gb.children_of)
-                memory.start()
                 master = server.process.pid
+                memory = MemoryWatch(master, gb.children_of)
+                memory.start()
                 cpu_watch = CpuWatch({"gunicorn workers": lambda: gb.children_of(master),
-                                      "PostgreSQL backends": lambda: gb.postgres_backends(url)},
+                                      "PostgreSQL backends": lambda: gb.postgres_backends(url, engine)},
                                      lambda pid: gb.cpu_seconds([pid]), every=1.0)
                 cpu_watch.start()
                 log_dir = workdir / "log"
