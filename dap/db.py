@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import DateTime, Enum, Integer, MetaData, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import Date, DateTime, Enum, Integer, MetaData, event
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.sql.expression import FunctionElement
@@ -92,6 +94,64 @@ def _unix_seconds_sqlite(element, compiler, **kw) -> str:
     return f"CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER)"
 
 
+class local_day(FunctionElement):  # noqa: N801 - reads as a SQL function
+    """The calendar date, in the time zone named by the second argument, of the moment
+    given in whole seconds since 1970 by the first: ``dap.clock.local_date`` in SQL."""
+
+    type = Date()
+    inherit_cache = True
+    name = "local_day"
+
+
+@compiles(local_day)
+def _local_day(element, compiler, **kw) -> str:  # PostgreSQL: its own time zone database
+    seconds, zone = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(timezone({zone}, to_timestamp({seconds})) AS DATE)"
+
+
+@compiles(local_day, "sqlite")
+def _local_day_sqlite(element, compiler, **kw) -> str:  # a function of DAP's: see below
+    return f"{SQLITE_LOCAL_DATE}({compiler.process(element.clauses, **kw)})"
+
+
+class monday_of_week(FunctionElement):  # noqa: N801 - reads as a SQL function
+    """The Monday of a date's week (weeks run Monday to Sunday)."""
+
+    type = Date()
+    inherit_cache = True
+    name = "monday_of_week"
+
+
+@compiles(monday_of_week)
+def _monday_of_week(element, compiler, **kw) -> str:
+    day = compiler.process(element.clauses, **kw)
+    return f"({day} - (CAST(EXTRACT(isodow FROM {day}) AS INTEGER) - 1))"
+
+
+@compiles(monday_of_week, "sqlite")
+def _monday_of_week_sqlite(element, compiler, **kw) -> str:
+    # six days back, then forward to a Monday: the day itself when it is one
+    return f"date({compiler.process(element.clauses, **kw)}, '-6 days', 'weekday 1')"
+
+
+class sunday_after(FunctionElement):  # noqa: N801 - reads as a SQL function
+    """The Sunday that ends the week of a Monday."""
+
+    type = Date()
+    inherit_cache = True
+    name = "sunday_after"
+
+
+@compiles(sunday_after)
+def _sunday_after(element, compiler, **kw) -> str:
+    return f"({compiler.process(element.clauses, **kw)} + 6)"
+
+
+@compiles(sunday_after, "sqlite")
+def _sunday_after_sqlite(element, compiler, **kw) -> str:
+    return f"date({compiler.process(element.clauses, **kw)}, '+6 days')"
+
+
 class Base(DeclarativeBase):
     """Base of every model; constraint names follow ``NAMING_CONVENTION`` so migrations
     can refer to them on every database."""
@@ -141,18 +201,32 @@ def engine_options(config: Mapping[str, Any], *, serving: bool) -> dict[str, Any
     return options
 
 
+#: the SQL name of ``_sqlite_local_date`` on SQLite connections (see ``local_day``)
+SQLITE_LOCAL_DATE = "dap_local_date"
+
+
+def _sqlite_local_date(seconds: int | None, zone: str | None) -> str | None:
+    """``local_day`` on SQLite, which knows no time zones: a date as SQLite stores them."""
+    if seconds is None or zone is None:
+        return None
+    return datetime.fromtimestamp(seconds, UTC).astimezone(ZoneInfo(zone)).date().isoformat()
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
     """WAL, foreign keys and NORMAL sync on every SQLite connection (its busy timeout is
     the driver's ``timeout``: see ``engine_options``).
 
     The driver's own transaction handling is switched off so that ``_sqlite_on_begin`` can
-    start write-safe ``BEGIN IMMEDIATE`` transactions (see docs/ARCHITECTURE.md).
+    start write-safe ``BEGIN IMMEDIATE`` transactions (see docs/ARCHITECTURE.md). And the
+    connection learns ``local_day``'s time zones (``_sqlite_local_date``).
     """
     module = type(dbapi_connection).__module__
     if not module.startswith("sqlite3"):
         return
     dbapi_connection.isolation_level = None
+    dbapi_connection.create_function(SQLITE_LOCAL_DATE, 2, _sqlite_local_date,
+                                     deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -162,16 +236,45 @@ def _sqlite_on_connect(dbapi_connection: Any, connection_record: Any) -> None:
 
 #: a connection execution option: this transaction only reads (see ``begin_read_only``)
 READ_ONLY = "dap_read_only"
+#: a connection execution option: one statement, atomic by itself (see ``on_its_own``)
+ON_ITS_OWN = "dap_on_its_own"
 
 
 @event.listens_for(Engine, "begin")
 def _sqlite_on_begin(conn: Any) -> None:
     """Start every SQLite transaction with ``BEGIN IMMEDIATE`` so concurrent writers queue
     on the busy timeout instead of failing when a read lock cannot be upgraded; a read-only
-    one (``begin_read_only``) with a plain ``BEGIN``, which takes no write lock."""
+    one (``begin_read_only``) with a plain ``BEGIN``, which takes no write lock; a single
+    statement ``on_its_own`` with none."""
     if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(READ_ONLY)
-                             else "BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if options.get(ON_ITS_OWN):
+            return
+        conn.exec_driver_sql("BEGIN" if options.get(READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def on_its_own(session: Any, engine: Engine) -> Iterator[Connection]:
+    """A connection for a single statement that is atomic by itself, committed when the
+    block ends. It runs without BEGIN and COMMIT (a round trip each on PostgreSQL, and
+    SQLAlchemy's work on either) on a connection of ``engine`` of its own, not the ORM
+    session's: PostgreSQL runs it in autocommit; SQLite's driver, which DAP lets start no
+    transactions of its own (see ``_sqlite_on_connect``), runs it in a transaction of its
+    own, which takes the write lock as it starts when the statement writes (waiting as
+    ``BEGIN IMMEDIATE`` would).
+
+    If ``session`` has already begun a transaction, the statement joins it, and that
+    transaction is committed when the block ends: on SQLite another connection's write
+    would wait for the session's lock. Meant for one statement: a second runs in a
+    transaction of its own too (a read after the write sees it committed)."""
+    if session.registry.has() and session().in_transaction():  # a scoped session's own
+        yield session.connection()
+        session.commit()
+        return
+    options = ({"isolation_level": "AUTOCOMMIT"} if engine.dialect.name == "postgresql"
+               else {ON_ITS_OWN: True})
+    with engine.connect() as connection:
+        yield connection.execution_options(**options)
 
 
 def begin_read_only(session: Any) -> None:

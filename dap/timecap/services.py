@@ -30,8 +30,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
-    cast,
-    extract,
     func,
     select,
     true,
@@ -44,6 +42,7 @@ from dap.accounts.services import SESSION_CRITERIA, SESSION_FROM, SessionIdentit
 from dap.audit.services import record
 from dap.clock import local_date, now_utc
 from dap.cohorts.models import Cohort, CohortRole, Membership, MembershipStatus
+from dap.db import local_day, monday_of_week, on_its_own, sunday_after
 from dap.errors import DomainError
 from dap.extensions import db
 from dap.plans.models import CheckIn, GoalStatus, Plan, PlanGoal
@@ -290,58 +289,66 @@ def _balance_of(cohort: Cohort | CapRules, exempt: bool, platform_seconds: int,
 # --- the heartbeat ------------------------------------------------------------------------------
 #
 # The hottest request there is (every open tab of every learner, twice a minute). It does
-# not load the user (see ``policy.Access.SIGNED_IN_LEAN``): its statement checks the session
-# as the user loader would (``SESSION_CRITERIA``), finds the cohort whose cap applies, beats
-# and reads the week back. SQLite takes two statements; PostgreSQL one, because there every
-# statement is a round trip and round trips are what a heartbeat costs.
+# not load the user (see ``policy.Access.SIGNED_IN_LEAN``): one statement checks the session
+# as the user loader would (``SESSION_CRITERIA``), finds the cohort whose cap applies and
+# its day, beats and reads the week back. It runs on its own (``dap.db.on_its_own``): no
+# BEGIN and COMMIT around it.
 
-#: who the session names, whether it is still good (no row: it is not), and the cohort
-#: whose cap applies (none: not measured)
-_SESSION_MEASURED = (
-    select(User.id, User.is_managed, *_RULES)
-    .select_from(SESSION_FROM.outerjoin(_RUNNING, and_(Membership.user_id == User.id,
-                                                       *_PARTICIPATING)))
-    .where(*SESSION_CRITERIA).order_by(*_NEWEST).limit(1)
-)
-#: SQLite's second statement: the beat, answering today's row as the upsert left it and
-#: (unchanged by it) the earlier days of the week, logged web time and check-in minutes
-_BEAT_AND_WEEK = _BEAT["sqlite"].returning(
-    PlatformDay.seconds, _platform_seconds(_WEEK["monday"], _DAY),
-    *_web_minutes(_WEEK["cohort_id"], _WEEK["monday"], _WEEK["sunday"]))
+#: a participant's days in the time zone of their cohort (``rules``): today, and the week's
+_TODAY = local_day(_NOW, Cohort.timezone)
+_MONDAY = monday_of_week(_TODAY)
 
 
-def _heartbeat_in_one() -> Any:
-    """PostgreSQL's heartbeat, one statement: the session (``who``), the measured membership
-    and the days in the cohort's time zone (``rules``), the beat (``beat``, a data-modifying
-    CTE), and the week. The beat's own change is not visible to the rest of the statement:
-    the week is the earlier days plus today's row as the beat returns it.
+def _heartbeat_in_one() -> dict[str, Any]:
+    """The heartbeat's statement on each database. Both answer one row of the measured
+    membership and its cohort's rules (``_RULES``), then the week: platform seconds
+    (earlier days plus today's row as the beat left it), logged web minutes and check-in
+    minutes. The beat is the same upsert as a page's (``_upsert``) for each row of
+    ``rules``: none when the session is not good (``who``) or the person is not measured.
 
-    The transaction commits without waiting for the WAL to reach the disk (``set_config``,
-    this transaction only): a crash of the database server can lose the last moment of
-    beats, never mix them up, and no beat waits for a disk flush."""
+    - PostgreSQL selects from ``who`` (no row: the session is not good), the beat a
+      data-modifying CTE whose change the rest of the statement does not see. The
+      transaction commits without waiting for the WAL to reach the disk (``set_config``,
+      this transaction only): a crash of the database server can lose the last moment of
+      beats, never mix them up, and no beat waits for a disk flush.
+    - SQLite has no data-modifying CTEs: the statement is the beat, with ``who`` and
+      ``rules`` before it and the rest read back in its ``RETURNING`` clause. No row: no
+      beat, the session not good or the person not measured (``heartbeat`` asks which)."""
     who = (select(User.id.label("user_id"), User.is_managed).select_from(SESSION_FROM)
            .where(*SESSION_CRITERIA).cte("who"))
-    today = cast(func.timezone(Cohort.timezone, func.to_timestamp(_NOW)), Date)
-    monday = today - (cast(extract("isodow", today), Integer) - 1)
-    rules = (select(*_RULES, today.label("today"), monday.label("monday"),
-                    (monday + 6).label("sunday"))
+    rules = (select(*_RULES, _TODAY.label("today"), _MONDAY.label("monday"),
+                    sunday_after(_MONDAY).label("sunday"))
              .select_from(_RUNNING.join(who, and_(who.c.user_id == Membership.user_id,
                                                   who.c.is_managed.is_(False))))
              .where(*_PARTICIPATING).order_by(*_NEWEST).limit(1).cte("rules"))
+    measured = [rules.c[column.name] for column in _RULES]
+
     beat = (_upsert(postgresql_insert, rules.c.today, rules)
             .returning(PlatformDay.seconds).cte("beat"))
-    week = (_platform_seconds(rules.c.monday, rules.c.today)
-            + select(beat.c.seconds).scalar_subquery())
-    return (select(who.c.user_id, who.c.is_managed, rules.c.membership_id,
-                   rules.c.cap_exempt, rules.c.cohort_id, rules.c.timezone, rules.c.start_date,
-                   rules.c.platform_minutes_per_week, rules.c.web_share,
-                   rules.c.grace_minutes, week,
-                   *_web_minutes(rules.c.cohort_id, rules.c.monday, rules.c.sunday),
-                   func.set_config("synchronous_commit", "off", True))
-            .select_from(who.outerjoin(rules, true())))
+    postgresql = (
+        select(*measured,
+               _platform_seconds(rules.c.monday, rules.c.today)
+               + select(beat.c.seconds).scalar_subquery(),
+               *_web_minutes(rules.c.cohort_id, rules.c.monday, rules.c.sunday),
+               func.set_config("synchronous_commit", "off", True))
+        .select_from(who.outerjoin(rules, true())))
+
+    def read(column: ColumnElement) -> ColumnElement:
+        return select(column).scalar_subquery()
+
+    sqlite = (
+        _upsert(sqlite_insert, rules.c.today, rules).add_cte(who, rules)
+        .returning(*(read(column).label(column.name) for column in measured),
+                   PlatformDay.seconds
+                   + _platform_seconds(read(rules.c.monday), read(rules.c.today)),
+                   *_web_minutes(read(rules.c.cohort_id), read(rules.c.monday),
+                                 read(rules.c.sunday))))
+    return {"postgresql": postgresql, "sqlite": sqlite}
 
 
 _HEARTBEAT_IN_ONE = _heartbeat_in_one()
+#: whether a session is still good (no row: it is not)
+_SESSION_GOOD = select(User.id).select_from(SESSION_FROM).where(*SESSION_CRITERIA)
 
 
 class SessionEndedError(Exception):
@@ -351,36 +358,26 @@ class SessionEndedError(Exception):
 
 def heartbeat(identity: SessionIdentity) -> Balance | None:
     """A heartbeat of the session ``identity``: count it and answer the week's balance, or
-    None (nothing stored) for someone who is not measured. The caller commits (on
-    PostgreSQL the statement usually commits itself: autocommit, unless the session had
-    already begun a transaction).
+    None (nothing stored) for someone who is not measured. One statement, run on its own
+    (``dap.db.on_its_own``): the beat is committed when this returns.
 
     :raise SessionEndedError: the session is not good (nothing stored).
     """
-    postgresql = db.session.get_bind().dialect.name == "postgresql"
-    if postgresql and not db.session().in_transaction():
-        # one statement is atomic by itself: no BEGIN and COMMIT round trips
-        connection = db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-    else:
-        connection = db.session.connection()
     params = {**identity.params(), "now": int(now_utc().timestamp())}
-    if postgresql:
-        row = connection.execute(_HEARTBEAT_IN_ONE, params).first()
-    else:
-        row = connection.execute(_SESSION_MEASURED, params).first()
-    if row is None:
+    with on_its_own(db.session, db.engine) as connection:
+        dialect = connection.dialect.name
+        row = connection.execute(_HEARTBEAT_IN_ONE[dialect], params).first()
+        if row is None and dialect == "sqlite":  # no beat: which of the two reasons?
+            ended = connection.execute(_SESSION_GOOD, params).first() is None
+        else:
+            ended = row is None
+    if ended:
         raise SessionEndedError
-    if row.is_managed or row.membership_id is None:
+    if row is None or row.membership_id is None:
         return None
-    found = Measured(membership_id=row[2], exempt=row[3], cohort=CapRules(*row[4:10]))
-    if postgresql:
-        seconds, web_logged, web_checked = row[10:13]
-    else:
-        day = local_date(now_utc(), found.cohort.timezone)
-        today, earlier, web_logged, web_checked = connection.execute(_BEAT_AND_WEEK, {
-            **params, "day": day, **_week_params(found.cohort.id, day)}).one()
-        seconds = today + earlier
-    return _balance_of(found.cohort, found.exempt, int(seconds), int(web_logged) + int(web_checked))
+    seconds, web_logged, web_checked = row[8:11]
+    return _balance_of(CapRules(*row[2:8]), row.cap_exempt, int(seconds),
+                       int(web_logged) + int(web_checked))
 
 
 # --- logging web time ---------------------------------------------------------------------------

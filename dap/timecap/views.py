@@ -46,7 +46,6 @@ def heartbeat():
         abort(401)
     if figures is None:
         return "", 204
-    db.session.commit()  # after reading: nothing is expired and loaded again
     return jsonify(**figures.figures(), explore_url=url_for("timecap.explore"))
 
 

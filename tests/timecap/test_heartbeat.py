@@ -8,7 +8,7 @@ import multiprocessing
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from dap.extensions import db
 from dap.timecap.models import PlatformDay
@@ -244,11 +244,61 @@ def test_the_heartbeats_figures_are_the_balance_computed_the_long_way(app, world
         expected.platform_minutes, 19, expected.allowance_minutes)
 
 
+def test_a_heartbeat_runs_on_its_own_and_is_committed_when_it_returns(app, world, database_url,
+                                                                      frozen):
+    """The heartbeat is one statement sent on a connection of its own, outside any
+    transaction (no BEGIN, no COMMIT: PostgreSQL in autocommit, SQLite's driver running it
+    in a transaction of its own), and the beat is committed when ``heartbeat`` returns.
+    Inside a transaction the session had already begun (a remember-me cookie loaded the
+    user first) it joins that transaction and commits it."""
+    from sqlalchemy import event
+
+    from dap.accounts.models import User
+    from dap.accounts.services import parse_identity, start_session
+    from dap.timecap import services
+
+    postgresql = database_url.startswith("postgresql")
+    sent: list[tuple[str, bool]] = []
+
+    def spy(conn, cursor, statement, parameters, context, executemany):
+        raw = conn.connection.dbapi_connection
+        in_transaction = not raw.autocommit if postgresql else raw.in_transaction
+        sent.append((statement.split()[0].upper(), in_transaction))
+
+    def beats() -> int:
+        with db.engine.connect() as other:  # what anyone else sees
+            return other.scalar(select(func.count()).select_from(PlatformDay)
+                                .where(PlatformDay.user_id == world["participant"]))
+
+    frozen(T0)
+    with app.app_context():
+        person = db.session.get(User, world["participant"])
+        start_session(person)
+        identity = parse_identity(person.get_id())
+        db.session.commit()
+        db.session.remove()
+        event.listen(db.engine, "before_cursor_execute", spy)
+        try:
+            assert services.heartbeat(identity) is not None
+            assert sent == [("WITH", False)]
+            assert not db.session.registry.has() or not db.session().in_transaction()
+            assert beats() == 1
+            sent.clear()
+            frozen(T0 + timedelta(days=1))  # a new day: a new row
+            db.session.get(User, world["participant"])  # the session's transaction begins
+            assert services.heartbeat(identity) is not None
+            assert sent[-1] == ("WITH", True)
+            assert not db.session().in_transaction()
+            assert beats() == 2
+        finally:
+            event.remove(db.engine, "before_cursor_execute", spy)
+        db.session.remove()
+
+
 def test_the_heartbeat_alone_skips_the_disk_flush(app, world, database_url):
-    """PostgreSQL: the heartbeat is one statement, run on its own (autocommit) and without
-    waiting for the WAL flush. Inside a transaction that was already open (a remember-me
-    cookie loaded the user first) the setting stays local to it; either way the pooled
-    connection is transactional and durable again for whatever runs next."""
+    """PostgreSQL: the heartbeat does not wait for the WAL flush. The setting is local to
+    its transaction: the pooled connections are transactional and durable again for
+    whatever runs next, after a heartbeat on its own or inside an open transaction."""
     if not database_url.startswith("postgresql"):
         pytest.skip("synchronous_commit and autocommit: PostgreSQL's heartbeat")
     from sqlalchemy import text
@@ -257,25 +307,37 @@ def test_the_heartbeat_alone_skips_the_disk_flush(app, world, database_url):
     from dap.accounts.services import parse_identity, start_session
     from dap.timecap import services
 
+    def durable_and_transactional() -> bool:
+        with db.engine.connect() as connection:
+            raw = connection.connection.dbapi_connection
+            return (raw.autocommit is False and connection.execute(
+                text("SHOW synchronous_commit")).scalar() == "on")
+
     with app.app_context():
         person = db.session.get(User, world["participant"])
         start_session(person)
         identity = parse_identity(person.get_id())
         db.session.commit()
-        # on its own: committed by itself, nothing left open
+        db.session.remove()
+        # on its own (a connection of its own, in autocommit)
         assert services.heartbeat(identity) is not None
-        raw = db.session.connection().connection.dbapi_connection
-        assert raw.autocommit is True
-        db.session.commit()
-        assert raw.autocommit is False
-        assert raw.execute("SHOW synchronous_commit").fetchone()[0] == "on"
-        raw.rollback()
-        # inside an open transaction: local to it
+        assert durable_and_transactional()
+        # inside an open transaction: local to it while it lasts
         db.session.get(User, world["participant"])
         connection = db.session.connection()
-        raw = connection.connection.dbapi_connection
-        assert services.heartbeat(identity) is not None
-        assert connection.execute(text("SHOW synchronous_commit")).scalar() == "off"
-        db.session.commit()
-        assert raw.execute("SHOW synchronous_commit").fetchone()[0] == "on"
-        raw.rollback()
+        seen: list[str] = []
+
+        def after(conn, cursor, statement, parameters, context, executemany):
+            if conn is connection and statement.lstrip().upper().startswith("WITH"):
+                seen.append(conn.exec_driver_sql("SHOW synchronous_commit").scalar())
+
+        from sqlalchemy import event
+
+        event.listen(db.engine, "after_cursor_execute", after)
+        try:
+            assert services.heartbeat(identity) is not None
+        finally:
+            event.remove(db.engine, "after_cursor_execute", after)
+        assert seen == ["off"]
+        assert durable_and_transactional()
+        db.session.remove()
