@@ -19,7 +19,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     BigInteger,
@@ -75,6 +75,15 @@ class CapRules:
     web_share: float
     grace_minutes: int
     is_archived: bool = False
+
+
+class CapSettings(Protocol):
+    """The figures of a cohort that the allowance is worked out from (a ``Cohort``, a
+    ``CapRules``, or a row that has them)."""
+
+    platform_minutes_per_week: int
+    web_share: float
+    grace_minutes: int
 
 
 @dataclass(frozen=True)
@@ -220,7 +229,7 @@ class Balance:
         return max(0, self.weekly_cap - self.allowance_minutes)
 
 
-def allowance(cohort: Cohort | CapRules, web_minutes: int) -> int:
+def allowance(cohort: CapSettings, web_minutes: int) -> int:
     """Allowed platform minutes this week: min(weekly cap, web × (1 − share) / share +
     grace), rounded down to whole minutes."""
     share = cohort.web_share
@@ -279,7 +288,7 @@ def balance(user_id: int, cohort: Cohort | CapRules, *, exempt: bool = False,
     return _balance_of(cohort, exempt, int(seconds), int(web_logged) + int(web_checked))
 
 
-def _balance_of(cohort: Cohort | CapRules, exempt: bool, platform_seconds: int,
+def _balance_of(cohort: CapSettings, exempt: bool, platform_seconds: int,
           web_minutes: int) -> Balance:
     return Balance(platform_seconds=platform_seconds, web_minutes=web_minutes,
                    allowance_minutes=allowance(cohort, web_minutes),
@@ -300,11 +309,12 @@ _MONDAY = monday_of_week(_TODAY)
 
 
 def _heartbeat_in_one() -> dict[str, Any]:
-    """The heartbeat's statement on each database. Both answer one row of the measured
-    membership and its cohort's rules (``_RULES``), then the week: platform seconds
-    (earlier days plus today's row as the beat left it), logged web minutes and check-in
-    minutes. The beat is the same upsert as a page's (``_upsert``) for each row of
-    ``rules``: none when the session is not good (``who``) or the person is not measured.
+    """The heartbeat's statement on each database. Both answer one row: whether the
+    measured membership is exempt and the cohort's settings (no membership: all None),
+    then the week: platform seconds (earlier days plus today's row as the beat left it),
+    logged web minutes and check-in minutes. The beat is the same upsert as a page's
+    (``_upsert``) for each row of ``rules``: none when the session is not good (``who``)
+    or the person is not measured.
 
     - PostgreSQL selects from ``who`` (no row: the session is not good), the beat a
       data-modifying CTE whose change the rest of the statement does not see. The
@@ -321,15 +331,16 @@ def _heartbeat_in_one() -> dict[str, Any]:
              .select_from(_RUNNING.join(who, and_(who.c.user_id == Membership.user_id,
                                                   who.c.is_managed.is_(False))))
              .where(*_PARTICIPATING).order_by(*_NEWEST).limit(1).cte("rules"))
-    measured = [rules.c[column.name] for column in _RULES]
+    measured = [rules.c.cap_exempt, rules.c.platform_minutes_per_week, rules.c.web_share,
+                rules.c.grace_minutes]
 
     beat = (_upsert(postgresql_insert, rules.c.today, rules)
             .returning(PlatformDay.seconds).cte("beat"))
     postgresql = (
         select(*measured,
-               _platform_seconds(rules.c.monday, rules.c.today)
-               + select(beat.c.seconds).scalar_subquery(),
-               *_web_minutes(rules.c.cohort_id, rules.c.monday, rules.c.sunday),
+               (_platform_seconds(rules.c.monday, rules.c.today)
+                + select(beat.c.seconds).scalar_subquery()).label("seconds"),
+               *_labelled_web_minutes(rules.c.cohort_id, rules.c.monday, rules.c.sunday),
                func.set_config("synchronous_commit", "off", True))
         .select_from(who.outerjoin(rules, true())))
 
@@ -339,11 +350,17 @@ def _heartbeat_in_one() -> dict[str, Any]:
     sqlite = (
         _upsert(sqlite_insert, rules.c.today, rules).add_cte(who, rules)
         .returning(*(read(column).label(column.name) for column in measured),
-                   PlatformDay.seconds
-                   + _platform_seconds(read(rules.c.monday), read(rules.c.today)),
-                   *_web_minutes(read(rules.c.cohort_id), read(rules.c.monday),
-                                 read(rules.c.sunday))))
+                   (PlatformDay.seconds
+                    + _platform_seconds(read(rules.c.monday), read(rules.c.today)))
+                   .label("seconds"),
+                   *_labelled_web_minutes(read(rules.c.cohort_id), read(rules.c.monday),
+                                          read(rules.c.sunday))))
     return {"postgresql": postgresql, "sqlite": sqlite}
+
+
+def _labelled_web_minutes(*week: ColumnElement) -> list[ColumnElement]:
+    logged, checked = _web_minutes(*week)
+    return [logged.label("web_logged"), checked.label("web_checked")]
 
 
 _HEARTBEAT_IN_ONE = _heartbeat_in_one()
@@ -373,11 +390,10 @@ def heartbeat(identity: SessionIdentity) -> Balance | None:
             ended = row is None
     if ended:
         raise SessionEndedError
-    if row is None or row.membership_id is None:
+    if row is None or row.cap_exempt is None:  # not a measured participant
         return None
-    seconds, web_logged, web_checked = row[8:11]
-    return _balance_of(CapRules(*row[2:8]), row.cap_exempt, int(seconds),
-                       int(web_logged) + int(web_checked))
+    return _balance_of(row, row.cap_exempt, int(row.seconds),
+                       int(row.web_logged) + int(row.web_checked))
 
 
 # --- logging web time ---------------------------------------------------------------------------
