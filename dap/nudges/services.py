@@ -225,13 +225,14 @@ def _deliver_batch(report: DeliveryReport, *, transport: Transport, sender: str,
         row = db.session.get(OutboxMessage, message_id)
         if row is None:  # pragma: no cover - deleted between claim and load
             continue
+        message = build_message(
+            sender=sender, to=row.to_addr, subject=row.subject, text=row.body_text,
+            html=row.body_html, outbox_id=row.id, dedup_key=row.dedup_key,
+            domain=domain, calendar_ics=row.calendar_ics, unsubscribe_url=row.unsubscribe_url,
+        )
+        db.session.commit()  # no transaction open while it travels (SQLite: no write lock held)
         try:
-            transport.send(build_message(
-                sender=sender, to=row.to_addr, subject=row.subject, text=row.body_text,
-                html=row.body_html, outbox_id=row.id, dedup_key=row.dedup_key,
-                domain=domain, calendar_ics=row.calendar_ics,
-                unsubscribe_url=row.unsubscribe_url,
-            ))
+            transport.send(message)
         except Exception as exc:  # noqa: BLE001 - any transport failure is retried later
             row.attempts += 1
             row.last_error = f"{type(exc).__name__}: {exc}"[:2000]

@@ -213,6 +213,34 @@ def test_one_refused_recipient_does_not_hold_up_the_others(app, smtp_server, fro
     assert "SMTPRecipientsRefused" in by_key["bad"].last_error
 
 
+def test_nothing_is_locked_while_an_email_travels(app, database_url):
+    """A slow mail server must not hold up the rest of DAP: while a message is on its way
+    no transaction is open, so on SQLite another connection can write at once (with the
+    write lock held it would wait, here half a second, then fail)."""
+    from sqlalchemy import create_engine, delete
+
+    queue(app)
+    other = create_engine(database_url, connect_args=(
+        {"timeout": 0.5} if database_url.startswith("sqlite") else {}))
+    written: list[str] = []
+
+    class Writing:
+        def send(self, message: EmailMessage) -> None:
+            with other.begin() as connection:  # BEGIN IMMEDIATE on SQLite: the write lock
+                connection.execute(delete(OutboxMessage).where(OutboxMessage.id == -1))
+            written.append(message["To"])
+
+    try:
+        with app.app_context():
+            report = services.deliver_due(transport=Writing(), sender="dap@example.org",
+                                          domain="example.org", max_attempts=3)
+    finally:
+        other.dispose()
+    assert (report.sent, report.retried, report.errors) == (1, 0, [])
+    assert written == ["alex@example.org"]
+    assert only_row(app).status == OutboxStatus.SENT
+
+
 def test_concurrent_delivery_runs_send_each_email_once(app, smtp_server, monkeypatch):
     """Both runs find the same due row; the atomic claim lets only one of them send it."""
     queue(app)
