@@ -97,8 +97,9 @@ def shared_app(database_url, tmp_path_factory) -> Flask:
 @pytest.fixture
 def app(shared_app, database_url, tmp_path) -> Iterator[Flask]:
     """The app, as if new: this test's own outbox and upload folders; afterwards its
-    settings are put back, the rate-limit counters, the clock and every table emptied, and
-    its database connections closed."""
+    settings are put back, the rate-limit counters, the clock and every table emptied. The
+    pooled connections stay open for the next test (a new PostgreSQL connection is a new
+    server process with cold caches: its cost showed on every test)."""
     from dap.extensions import limiter
 
     settings = dict(shared_app.config)
@@ -115,7 +116,6 @@ def app(shared_app, database_url, tmp_path) -> Iterator[Flask]:
         with _db.engine.begin() as conn:
             for table in reversed(_db.metadata.sorted_tables):
                 conn.execute(table.delete())
-        _db.engine.dispose()
 
 
 @pytest.fixture
