@@ -94,62 +94,39 @@ def _unix_seconds_sqlite(element, compiler, **kw) -> str:
     return f"CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER)"
 
 
-class local_day(FunctionElement):  # noqa: N801 - reads as a SQL function
-    """The calendar date, in the time zone named by the second argument, of the moment
-    given in whole seconds since 1970 by the first: ``dap.clock.local_date`` in SQL."""
+def _date_function(name: str, doc: str, *, postgresql: str, sqlite: str) -> Any:
+    """A SQL function of dates, written for each database: ``postgresql`` and ``sqlite``
+    are templates of its arguments (``{0}``, ``{1}``, …, each compiled SQL)."""
+    function = type(name, (FunctionElement,), {
+        "__doc__": doc, "type": Date(), "inherit_cache": True, "name": name})
 
-    type = Date()
-    inherit_cache = True
-    name = "local_day"
+    def writer(template: str) -> Callable[..., str]:
+        def write(element: Any, compiler: Any, **kw: Any) -> str:
+            return template.format(*(compiler.process(c, **kw) for c in element.clauses))
+        return write
 
-
-@compiles(local_day)
-def _local_day(element, compiler, **kw) -> str:  # PostgreSQL: its own time zone database
-    seconds, zone = (compiler.process(c, **kw) for c in element.clauses)
-    return f"CAST(timezone({zone}, to_timestamp({seconds})) AS DATE)"
-
-
-@compiles(local_day, "sqlite")
-def _local_day_sqlite(element, compiler, **kw) -> str:  # a function of DAP's: see below
-    return f"{SQLITE_LOCAL_DATE}({compiler.process(element.clauses, **kw)})"
+    compiles(function)(writer(postgresql))
+    compiles(function, "sqlite")(writer(sqlite))
+    return function
 
 
-class monday_of_week(FunctionElement):  # noqa: N801 - reads as a SQL function
-    """The Monday of a date's week (weeks run Monday to Sunday)."""
+#: the SQL name of ``_sqlite_local_date`` on SQLite connections (see ``local_day``)
+SQLITE_LOCAL_DATE = "dap_local_date"
 
-    type = Date()
-    inherit_cache = True
-    name = "monday_of_week"
-
-
-@compiles(monday_of_week)
-def _monday_of_week(element, compiler, **kw) -> str:
-    day = compiler.process(element.clauses, **kw)
-    return f"({day} - (CAST(EXTRACT(isodow FROM {day}) AS INTEGER) - 1))"
-
-
-@compiles(monday_of_week, "sqlite")
-def _monday_of_week_sqlite(element, compiler, **kw) -> str:
-    # six days back, then forward to a Monday: the day itself when it is one
-    return f"date({compiler.process(element.clauses, **kw)}, '-6 days', 'weekday 1')"
-
-
-class sunday_after(FunctionElement):  # noqa: N801 - reads as a SQL function
-    """The Sunday that ends the week of a Monday."""
-
-    type = Date()
-    inherit_cache = True
-    name = "sunday_after"
-
-
-@compiles(sunday_after)
-def _sunday_after(element, compiler, **kw) -> str:
-    return f"({compiler.process(element.clauses, **kw)} + 6)"
-
-
-@compiles(sunday_after, "sqlite")
-def _sunday_after_sqlite(element, compiler, **kw) -> str:
-    return f"date({compiler.process(element.clauses, **kw)}, '+6 days')"
+local_day = _date_function(
+    "local_day", "The calendar date, in the time zone named by the second argument, of the "
+    "moment given in whole seconds since 1970 by the first: ``dap.clock.local_date`` in "
+    "SQL. PostgreSQL has its own time zone database; SQLite, which has none, calls a "
+    "function of DAP's (``_sqlite_local_date``).",
+    postgresql="CAST(timezone({1}, to_timestamp({0})) AS DATE)",
+    sqlite=SQLITE_LOCAL_DATE + "({0}, {1})")
+monday_of_week = _date_function(
+    "monday_of_week", "The Monday of a date's week (weeks run Monday to Sunday).",
+    postgresql="({0} - (CAST(EXTRACT(isodow FROM {0}) AS INTEGER) - 1))",
+    sqlite="date({0}, '-6 days', 'weekday 1')")  # six days back, then on to a Monday
+sunday_after = _date_function(
+    "sunday_after", "The Sunday that ends the week of a Monday.",
+    postgresql="({0} + 6)", sqlite="date({0}, '+6 days')")
 
 
 class Base(DeclarativeBase):
@@ -199,10 +176,6 @@ def engine_options(config: Mapping[str, Any], *, serving: bool) -> dict[str, Any
     if not in_memory:  # one shared connection in memory: no pool to wait in
         options.setdefault("pool_timeout", config["DB_POOL_TIMEOUT"])
     return options
-
-
-#: the SQL name of ``_sqlite_local_date`` on SQLite connections (see ``local_day``)
-SQLITE_LOCAL_DATE = "dap_local_date"
 
 
 def _sqlite_local_date(seconds: int | None, zone: str | None) -> str | None:

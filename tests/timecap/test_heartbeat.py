@@ -244,6 +244,19 @@ def test_the_heartbeats_figures_are_the_balance_computed_the_long_way(app, world
         expected.platform_minutes, 19, expected.allowance_minutes)
 
 
+def _new_session_of(user_id: int):
+    """A new session of ``user_id`` as its heartbeats name it (inside an app context)."""
+    from dap.accounts.models import User
+    from dap.accounts.services import parse_identity, start_session
+
+    person = db.session.get(User, user_id)
+    start_session(person)
+    identity = parse_identity(person.get_id())
+    db.session.commit()
+    db.session.remove()
+    return identity
+
+
 def test_a_heartbeat_runs_on_its_own_and_is_committed_when_it_returns(app, world, database_url,
                                                                       frozen):
     """The heartbeat is one statement sent on a connection of its own, outside any
@@ -254,7 +267,6 @@ def test_a_heartbeat_runs_on_its_own_and_is_committed_when_it_returns(app, world
     from sqlalchemy import event
 
     from dap.accounts.models import User
-    from dap.accounts.services import parse_identity, start_session
     from dap.timecap import services
 
     postgresql = database_url.startswith("postgresql")
@@ -272,11 +284,7 @@ def test_a_heartbeat_runs_on_its_own_and_is_committed_when_it_returns(app, world
 
     frozen(T0)
     with app.app_context():
-        person = db.session.get(User, world["participant"])
-        start_session(person)
-        identity = parse_identity(person.get_id())
-        db.session.commit()
-        db.session.remove()
+        identity = _new_session_of(world["participant"])
         event.listen(db.engine, "before_cursor_execute", spy)
         try:
             assert services.heartbeat(identity) is not None
@@ -304,7 +312,6 @@ def test_the_heartbeat_alone_skips_the_disk_flush(app, world, database_url):
     from sqlalchemy import text
 
     from dap.accounts.models import User
-    from dap.accounts.services import parse_identity, start_session
     from dap.timecap import services
 
     def durable_and_transactional() -> bool:
@@ -314,11 +321,7 @@ def test_the_heartbeat_alone_skips_the_disk_flush(app, world, database_url):
                 text("SHOW synchronous_commit")).scalar() == "on")
 
     with app.app_context():
-        person = db.session.get(User, world["participant"])
-        start_session(person)
-        identity = parse_identity(person.get_id())
-        db.session.commit()
-        db.session.remove()
+        identity = _new_session_of(world["participant"])
         # on its own (a connection of its own, in autocommit)
         assert services.heartbeat(identity) is not None
         assert durable_and_transactional()
