@@ -7,7 +7,6 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Date, DateTime, Enum, Integer, MetaData, event
 from sqlalchemy.engine import Connection, Engine, make_url
@@ -15,6 +14,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import TypeDecorator
+
+from dap.clock import local_date
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -182,7 +183,7 @@ def _sqlite_local_date(seconds: int | None, zone: str | None) -> str | None:
     """``local_day`` on SQLite, which knows no time zones: a date as SQLite stores them."""
     if seconds is None or zone is None:
         return None
-    return datetime.fromtimestamp(seconds, UTC).astimezone(ZoneInfo(zone)).date().isoformat()
+    return local_date(datetime.fromtimestamp(seconds, UTC), zone).isoformat()
 
 
 @event.listens_for(Engine, "connect")

@@ -308,6 +308,11 @@ _TODAY = local_day(_NOW, Cohort.timezone)
 _MONDAY = monday_of_week(_TODAY)
 
 
+def _labelled_web_minutes(*week: ColumnElement) -> list[ColumnElement]:
+    logged, checked = _web_minutes(*week)
+    return [logged.label("web_logged"), checked.label("web_checked")]
+
+
 def _heartbeat_in_one() -> dict[str, Any]:
     """The heartbeat's statement on each database. Both answer one row: whether the
     measured membership is exempt and the cohort's settings (no membership: all None),
@@ -356,11 +361,6 @@ def _heartbeat_in_one() -> dict[str, Any]:
                    *_labelled_web_minutes(read(rules.c.cohort_id), read(rules.c.monday),
                                           read(rules.c.sunday))))
     return {"postgresql": postgresql, "sqlite": sqlite}
-
-
-def _labelled_web_minutes(*week: ColumnElement) -> list[ColumnElement]:
-    logged, checked = _web_minutes(*week)
-    return [logged.label("web_logged"), checked.label("web_checked")]
 
 
 _HEARTBEAT_IN_ONE = _heartbeat_in_one()
