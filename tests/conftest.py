@@ -86,12 +86,48 @@ def database_url(tmp_path_factory) -> Iterator[str]:
         drop_database(url)
 
 
+#: pooled connections a test gave back changed (see ``_watch_the_pool``)
+_CHANGED_CONNECTIONS: list[str] = []
+#: what ``dap.db`` sets on every SQLite connection, and the busy timeout it is given
+_SQLITE_STATE = ("PRAGMA busy_timeout", "PRAGMA foreign_keys", "PRAGMA journal_mode",
+                 "PRAGMA synchronous")
+
+
+def _sqlite_state(dbapi_connection) -> tuple:
+    return (dbapi_connection.isolation_level,
+            *(dbapi_connection.execute(pragma).fetchall()[0][0] for pragma in _SQLITE_STATE))
+
+
+def _watch_the_pool(engine) -> None:
+    """The app's pooled connections outlive each test. One a test changed (a busy timeout
+    of zero, say) would carry the change into whichever later test got it, and fail there
+    by chance: on SQLite, a connection that comes back changed fails the test that changed
+    it instead (``app``), and is closed. (On PostgreSQL the tests change nothing but
+    ``SET LOCAL``, which the rollback on return undoes.)"""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        expected = _sqlite_state(connection.connection.dbapi_connection)
+
+    @event.listens_for(engine.pool, "checkin")
+    def check(dbapi_connection, record) -> None:
+        if dbapi_connection is None:  # already closed
+            return
+        found = _sqlite_state(dbapi_connection)
+        if found != expected:
+            _CHANGED_CONNECTIONS.append(f"{found} instead of {expected}")
+            record.invalidate()
+
+
 @pytest.fixture(scope="session")
 def shared_app(database_url, tmp_path_factory) -> Flask:
     """One app per test process, lent to each test by ``app``. Building an app compiles
     every URL rule's builder (about a quarter of a second here, most of a small test's time),
     and nothing a test changes survives it: see ``app``."""
-    return create_app(test_overrides(database_url, tmp_path_factory.mktemp("app")))
+    app = create_app(test_overrides(database_url, tmp_path_factory.mktemp("app")))
+    with app.app_context():
+        _watch_the_pool(_db.engine)
+    return app
 
 
 @pytest.fixture
@@ -99,7 +135,8 @@ def app(shared_app, database_url, tmp_path) -> Iterator[Flask]:
     """The app, as if new: this test's own outbox and upload folders; afterwards its
     settings are put back, the rate-limit counters, the clock and every table emptied. The
     pooled connections stay open for the next test (a new PostgreSQL connection is a new
-    server process with cold caches: its cost showed on every test)."""
+    server process with cold caches: its cost showed on every test), so a test that changed
+    one fails (``_watch_the_pool``)."""
     from dap.extensions import limiter
 
     settings = dict(shared_app.config)
@@ -116,6 +153,8 @@ def app(shared_app, database_url, tmp_path) -> Iterator[Flask]:
         with _db.engine.begin() as conn:
             for table in reversed(_db.metadata.sorted_tables):
                 conn.execute(table.delete())
+    changed, _CHANGED_CONNECTIONS[:] = list(_CHANGED_CONNECTIONS), []
+    assert not changed, f"the test changed pooled connections: {changed}"
 
 
 @pytest.fixture

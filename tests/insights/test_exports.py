@@ -11,7 +11,7 @@ import tracemalloc
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, text
+from sqlalchemy import create_engine, insert, text
 
 from dap.accounts.models import User
 from dap.accounts.privacy import delete_account
@@ -514,17 +514,21 @@ def test_a_download_in_progress_does_not_hold_up_writers(app, world, frozen, rol
             {"plan_id": plan.id, "goal_id": goal.id, "local_date": date(2026, 1, 1),
              "created_at": NOW, "note": f"Check-in {i}"} for i in range(2000)])
         db.session.commit()
-        engine = db.engine
+        url = db.engine.url
     response = role_client("facilitator").get(f"/cohorts/{world['cohort']}/exports/checkins.csv")
     chunks = iter(response.response)
     next(chunks)  # the header
     assert next(chunks).count(b"\n") == 500  # rows: the query is open, mid-way
-    with engine.connect() as other:
-        if other.dialect.name == "sqlite":
-            other.exec_driver_sql("PRAGMA busy_timeout=0")  # fail at once instead of waiting
-        other.execute(text("UPDATE users SET name = 'Written meanwhile' WHERE id = :id"),
-                      {"id": world["outsider"]})
-        other.commit()
+    # Another writer, on an engine of its own: on SQLite it fails at once instead of waiting
+    # (a busy timeout of zero), and no connection of the app's pool is changed for later tests.
+    other_engine = create_engine(url, connect_args={"timeout": 0} if url.drivername.startswith(
+        "sqlite") else {})
+    try:
+        with other_engine.begin() as other:
+            other.execute(text("UPDATE users SET name = 'Written meanwhile' WHERE id = :id"),
+                          {"id": world["outsider"]})
+    finally:
+        other_engine.dispose()
     assert b"".join(chunks).count(b"\n") == 1500
     response.close()
     with app.app_context():

@@ -266,7 +266,8 @@ def test_concurrent_delivery_runs_send_each_email_once(app, smtp_server, monkeyp
         thread.start()
     for thread in threads:
         thread.join(timeout=30)
-    assert errors == []
+    if errors:
+        raise errors[0]
     assert sorted(reports) == ["sent 0, will retry 0, gave up 0", "sent 1, will retry 0, gave up 0"]
     assert len(smtp_server.inbox.received) == 1
     assert only_row(app).attempts == 1
