@@ -30,7 +30,7 @@ from pathlib import Path
 
 import gunicorn_bench
 import run as bench
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from dap import create_app
 from dap.accounts import api_tokens
@@ -184,8 +184,7 @@ def main(argv: list[str] | None = None) -> int:
                        Membership.role == CohortRole.PARTICIPANT,
                        PlanGoal.status == GoalStatus.ACTIVE).limit(1))
             db.session.commit()
-            counter = bench.QueryCounter()
-            event.listen(db.engine, "before_cursor_execute", counter)
+            counter = bench.QueryCounter().watch(db.engine)
         client = app.test_client()
         healthz = Caller(client, "GET", "/healthz", None)
         cases = callers(client, token, goal_id)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import gunicorn_bench
 import run as bench
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from dap.accounts.models import User
 from dap.accounts.services import HashParams
@@ -203,8 +203,7 @@ def main(argv: list[str] | None = None) -> int:
             db.create_all()
             load_demo(params=HashParams())
             db.session.commit()
-            counter = bench.QueryCounter()
-            event.listen(db.engine, "before_cursor_execute", counter)
+            counter = bench.QueryCounter().watch(db.engine)
             cohort_id, events = make_cohort()
             db.session.remove()
         clients = {"anonymous": app.test_client(),

@@ -37,7 +37,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import gunicorn_bench
-from sqlalchemy import event, func, insert, select
+import run as bench
+from sqlalchemy import func, insert, select
 
 from dap import clock, create_app
 from dap.accounts.models import User
@@ -167,15 +168,7 @@ def generate(participants: int) -> None:
     db.session.commit()
 
 
-class Counter:
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, *args, **kwargs) -> None:
-        self.count += 1
-
-
-def one_pass(app, counter: Counter) -> list[dict]:
+def one_pass(app, counter: bench.QueryCounter) -> list[dict]:
     """Every scan but delivery and housekeeping, once, each in a fresh app context (as
     ``run_due`` does), with its wall time and statements."""
     rows = []
@@ -207,15 +200,14 @@ def measure(size: int, database: str, pg_server: str) -> dict:
                 started = time.perf_counter()
                 generate(size)
                 setup_s = time.perf_counter() - started
-                counter = Counter()
-                event.listen(db.engine, "before_cursor_execute", counter)
+                counter = bench.QueryCounter().watch(db.engine)
             first = one_pass(app, counter)
             clock.freeze(NOW + timedelta(minutes=1))
             second = one_pass(app, counter)
             with app.app_context():
                 stored = db.session.scalar(select(func.count(Notification.id)))
                 emails = db.session.scalar(select(func.count(OutboxMessage.id)))
-                event.remove(db.engine, "before_cursor_execute", counter)
+                counter.stop()
                 db.engine.dispose()
         finally:
             clock.freeze(None)

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from dap import clock, create_app
 from dap.accounts.services import HashParams
+from dap.db import watch_statements
 from dap.extensions import db as _db
 from tests import factories
 
@@ -120,14 +121,16 @@ def _watch_the_pool(engine) -> None:
 
 
 @pytest.fixture(scope="session")
-def shared_app(database_url, tmp_path_factory) -> Flask:
+def shared_app(database_url, tmp_path_factory) -> Iterator[Flask]:
     """One app per test process, lent to each test by ``app``. Building an app compiles
     every URL rule's builder (about a quarter of a second here, most of a small test's time),
     and nothing a test changes survives it: see ``app``."""
     app = create_app(test_overrides(database_url, tmp_path_factory.mktemp("app")))
     with app.app_context():
         _watch_the_pool(_db.engine)
-    return app
+    yield app
+    with app.app_context():
+        _db.engine.dispose()  # closed, not left for the process's exit to drop
 
 
 @pytest.fixture
@@ -268,15 +271,11 @@ def counting_queries(app) -> Iterator[list[str]]:
     with app.app_context():
         engine = _db.engine
     statements: list[str] = []
-
-    def listener(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", listener)
+    stop = watch_statements(engine, statements.append)
     try:
         yield statements
     finally:
-        event.remove(engine, "before_cursor_execute", listener)
+        stop()
 
 
 def run_due_at(app, at, job_id: str) -> str:

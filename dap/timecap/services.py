@@ -42,7 +42,7 @@ from dap.accounts.services import SESSION_CRITERIA, SESSION_FROM, SessionIdentit
 from dap.audit.services import record
 from dap.clock import local_date, now_utc
 from dap.cohorts.models import Cohort, CohortRole, Membership, MembershipStatus
-from dap.db import local_day, monday_of_week, on_its_own, sunday_after
+from dap.db import Prepared, local_day, monday_of_week, sunday_after
 from dap.errors import DomainError
 from dap.extensions import db
 from dap.plans.models import CheckIn, GoalStatus, Plan, PlanGoal
@@ -300,8 +300,8 @@ def _balance_of(cohort: CapSettings, exempt: bool, platform_seconds: int,
 # The hottest request there is (every open tab of every learner, twice a minute). It does
 # not load the user (see ``policy.Access.SIGNED_IN_LEAN``): one statement checks the session
 # as the user loader would (``SESSION_CRITERIA``), finds the cohort whose cap applies and
-# its day, beats and reads the week back. It runs on its own (``dap.db.on_its_own``): no
-# BEGIN and COMMIT around it.
+# its day, beats and reads the week back. It is ``dap.db.Prepared``: compiled once, run on a
+# pooled connection directly, with no BEGIN and COMMIT around it.
 
 #: a participant's days in the time zone of their cohort (``rules``): today, and the week's
 _TODAY = local_day(_NOW, Cohort.timezone)
@@ -346,7 +346,7 @@ def _heartbeat_in_one() -> dict[str, Any]:
                (_platform_seconds(rules.c.monday, rules.c.today)
                 + select(beat.c.seconds).scalar_subquery()).label("seconds"),
                *_labelled_web_minutes(rules.c.cohort_id, rules.c.monday, rules.c.sunday),
-               func.set_config("synchronous_commit", "off", True))
+               func.set_config("synchronous_commit", "off", True).label("synchronous_commit"))
         .select_from(who.outerjoin(rules, true())))
 
     def read(column: ColumnElement) -> ColumnElement:
@@ -363,9 +363,10 @@ def _heartbeat_in_one() -> dict[str, Any]:
     return {"postgresql": postgresql, "sqlite": sqlite}
 
 
-_HEARTBEAT_IN_ONE = _heartbeat_in_one()
+_HEARTBEAT_IN_ONE = Prepared(_heartbeat_in_one())
 #: whether a session is still good (no row: it is not)
 _SESSION_GOOD = select(User.id).select_from(SESSION_FROM).where(*SESSION_CRITERIA)
+_SESSION_GOOD_NOW = Prepared({"postgresql": _SESSION_GOOD, "sqlite": _SESSION_GOOD})
 
 
 class SessionEndedError(Exception):
@@ -375,24 +376,22 @@ class SessionEndedError(Exception):
 
 def heartbeat(identity: SessionIdentity) -> Balance | None:
     """A heartbeat of the session ``identity``: count it and answer the week's balance, or
-    None (nothing stored) for someone who is not measured. One statement, run on its own
-    (``dap.db.on_its_own``): the beat is committed when this returns.
+    None (nothing stored) for someone who is not measured. One statement, atomic by itself
+    (``dap.db.Prepared``): the beat is committed when this returns.
 
     :raise SessionEndedError: the session is not good (nothing stored).
     """
     params = {**identity.params(), "now": int(now_utc().timestamp())}
-    with on_its_own(db.session, db.engine) as connection:
-        dialect = connection.dialect.name
-        row = connection.execute(_HEARTBEAT_IN_ONE[dialect], params).first()
-        if row is None and dialect == "sqlite":  # no beat: which of the two reasons?
-            ended = connection.execute(_SESSION_GOOD, params).first() is None
-        else:
-            ended = row is None
+    row = _HEARTBEAT_IN_ONE.first(db.session, db.engine, params)
+    if row is None and db.engine.dialect.name == "sqlite":  # no beat: which of the two reasons?
+        ended = _SESSION_GOOD_NOW.first(db.session, db.engine, params) is None
+    else:
+        ended = row is None
     if ended:
         raise SessionEndedError
     if row is None or row.cap_exempt is None:  # not a measured participant
         return None
-    return _balance_of(row, row.cap_exempt, int(row.seconds),
+    return _balance_of(row, bool(row.cap_exempt), int(row.seconds),
                        int(row.web_logged) + int(row.web_checked))
 
 

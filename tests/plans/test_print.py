@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event
-
 from dap.accounts.models import User
 from dap.cohorts.models import Cohort, CohortRole
 from dap.extensions import db
 from dap.plans import services
 from tests import factories
+from tests.conftest import counting_queries
 
 
 def add_participants_with_goals(app, cohort_id, count, goals_each=2):
@@ -62,18 +61,8 @@ def test_print_stylesheet_puts_each_plan_on_a_page_and_hides_the_site(client):
 
 
 def count_queries(app, client, path):
-    statements = []
-
-    def listener(*args, **kwargs):
-        statements.append(1)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", listener)
-    try:
+    with counting_queries(app) as statements:
         assert client.get(path).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", listener)
     return len(statements)
 
 

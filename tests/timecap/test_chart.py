@@ -8,12 +8,13 @@ import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, insert
+from sqlalchemy import insert
 
 from dap.accounts.models import User
 from dap.clock import now_utc
 from dap.cohorts import people
 from dap.cohorts.models import Cohort, CohortRole
+from dap.db import watch_statements
 from dap.extensions import db
 from dap.plans import services as plan_services
 from dap.plans.models import CheckIn, PlanGoal
@@ -300,15 +301,15 @@ class Queries:
             self.engine = db.engine
         self.count = 0
 
-    def _count(self, *args, **kwargs) -> None:
+    def _count(self, statement: str) -> None:
         self.count += 1
 
     def __enter__(self) -> Queries:
-        event.listen(self.engine, "before_cursor_execute", self._count)
+        self._stop = watch_statements(self.engine, self._count)
         return self
 
     def __exit__(self, *exc) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._count)
+        self._stop()
 
 
 def _rows(world, goal: PlanGoal, count: int, offset: int = 0) -> dict:

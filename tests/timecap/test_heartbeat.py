@@ -5,6 +5,8 @@ zone; participants only. Concurrency: 3 processes beating the same person at onc
 from __future__ import annotations
 
 import multiprocessing
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -257,25 +259,57 @@ def _new_session_of(user_id: int):
     return identity
 
 
-def test_a_heartbeat_runs_on_its_own_and_is_committed_when_it_returns(app, world, database_url,
-                                                                      frozen):
-    """The heartbeat is one statement sent on a connection of its own, outside any
+@contextmanager
+def statements_sent(engine) -> Iterator[list[tuple[str, bool]]]:
+    """What the driver itself is asked to run on ``engine``'s pooled connections while the
+    block lasts, SQLAlchemy's own work or not: each statement's first word, and whether a
+    transaction was open when it ran (SQLite: the driver's trace of every statement,
+    BEGIN and COMMIT included; PostgreSQL: every cursor's ``execute``, in a transaction
+    unless in autocommit)."""
+    from sqlalchemy import event
+
+    sent: list[tuple[str, bool]] = []
+    restore: dict[int, object] = {}
+
+    def watch(driver, record, proxy) -> None:
+        if engine.dialect.name == "sqlite":
+            driver.set_trace_callback(
+                lambda sql: sent.append((sql.split()[0].upper(), driver.in_transaction)))
+            return
+        restore[id(driver)] = plain = driver.cursor_factory
+
+        class Watching(plain):
+            def execute(self, query, *args, **kwargs):
+                sent.append((str(query).split()[0].upper(), not self.connection.autocommit))
+                return super().execute(query, *args, **kwargs)
+
+        driver.cursor_factory = Watching
+
+    def unwatch(driver, record) -> None:
+        if driver is None:
+            return
+        if engine.dialect.name == "sqlite":
+            driver.set_trace_callback(None)
+        elif id(driver) in restore:
+            driver.cursor_factory = restore.pop(id(driver))
+
+    event.listen(engine.pool, "checkout", watch)
+    event.listen(engine.pool, "checkin", unwatch, insert=True)  # before anyone else's
+    try:
+        yield sent
+    finally:
+        event.remove(engine.pool, "checkout", watch)
+        event.remove(engine.pool, "checkin", unwatch)
+
+
+def test_a_heartbeat_runs_on_its_own_and_is_committed_when_it_returns(app, world, frozen):
+    """The heartbeat is one statement sent on a pooled connection directly, outside any
     transaction (no BEGIN, no COMMIT: PostgreSQL in autocommit, SQLite's driver running it
     in a transaction of its own), and the beat is committed when ``heartbeat`` returns.
     Inside a transaction the session had already begun (a remember-me cookie loaded the
     user first) it joins that transaction and commits it."""
-    from sqlalchemy import event
-
     from dap.accounts.models import User
     from dap.timecap import services
-
-    postgresql = database_url.startswith("postgresql")
-    sent: list[tuple[str, bool]] = []
-
-    def spy(conn, cursor, statement, parameters, context, executemany):
-        raw = conn.connection.dbapi_connection
-        in_transaction = not raw.autocommit if postgresql else raw.in_transaction
-        sent.append((statement.split()[0].upper(), in_transaction))
 
     def beats() -> int:
         with db.engine.connect() as other:  # what anyone else sees
@@ -285,8 +319,7 @@ def test_a_heartbeat_runs_on_its_own_and_is_committed_when_it_returns(app, world
     frozen(T0)
     with app.app_context():
         identity = _new_session_of(world["participant"])
-        event.listen(db.engine, "before_cursor_execute", spy)
-        try:
+        with statements_sent(db.engine) as sent:
             assert services.heartbeat(identity) is not None
             assert sent == [("WITH", False)]
             assert not db.session.registry.has() or not db.session().in_transaction()
@@ -295,11 +328,9 @@ def test_a_heartbeat_runs_on_its_own_and_is_committed_when_it_returns(app, world
             frozen(T0 + timedelta(days=1))  # a new day: a new row
             db.session.get(User, world["participant"])  # the session's transaction begins
             assert services.heartbeat(identity) is not None
-            assert sent[-1] == ("WITH", True)
+            assert ("WITH", True) in sent
             assert not db.session().in_transaction()
             assert beats() == 2
-        finally:
-            event.remove(db.engine, "before_cursor_execute", spy)
         db.session.remove()
 
 
