@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from collections import namedtuple
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -299,24 +300,19 @@ class _Compiled:
     values it binds itself, and the bind processors of the parameters given."""
 
     def __init__(self, statement: Any, dialect: Any) -> None:
-        from collections import namedtuple
-
         compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
         self.sql = str(compiled)
-        self.positional = compiled.positional
-        self.order = compiled.positiontup if compiled.positional else list(compiled.binds)
-        binds = compiled.binds
-        self.given = {name for name, bind in binds.items() if bind.required}
-        self.constants = {name: bind.effective_value for name, bind in binds.items()
-                          if name not in self.given}
-        self.processors = {}
-        for name, bind in binds.items():
-            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if processor is not None:
-                self.processors[name] = processor
-        for name, value in self.constants.items():
-            if name in self.processors:
-                self.constants[name] = self.processors.pop(name)(value)
+        self.order = compiled.positiontup if compiled.positional else None  # else by name
+        self.constants: dict[str, Any] = {}
+        self.processors: dict[str, Callable[[Any], Any]] = {}
+        for name, bind in compiled.binds.items():
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if not bind.required:
+                value = bind.effective_value
+                self.constants[name] = process(value) if process else value
+            elif process:
+                self.processors[name] = process
+        self.given = {name for name, bind in compiled.binds.items() if bind.required}
         self.row = namedtuple("Row", [column.key for column in statement.exported_columns])
 
     def values(self, params: Mapping[str, Any]) -> Any:
@@ -326,7 +322,7 @@ class _Compiled:
         merged = {**self.constants, **params}
         for name, process in self.processors.items():
             merged[name] = process(merged[name])
-        if self.positional:
+        if self.order is not None:
             return tuple(merged[name] for name in self.order)
         return merged
 

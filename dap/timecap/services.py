@@ -365,8 +365,8 @@ def _heartbeat_in_one() -> dict[str, Any]:
 
 _HEARTBEAT_IN_ONE = Prepared(_heartbeat_in_one())
 #: whether a session is still good (no row: it is not)
-_SESSION_GOOD = select(User.id).select_from(SESSION_FROM).where(*SESSION_CRITERIA)
-_SESSION_GOOD_NOW = Prepared({"postgresql": _SESSION_GOOD, "sqlite": _SESSION_GOOD})
+_SESSION_GOOD = Prepared(dict.fromkeys(
+    ("postgresql", "sqlite"), select(User.id).select_from(SESSION_FROM).where(*SESSION_CRITERIA)))
 
 
 class SessionEndedError(Exception):
@@ -384,7 +384,7 @@ def heartbeat(identity: SessionIdentity) -> Balance | None:
     params = {**identity.params(), "now": int(now_utc().timestamp())}
     row = _HEARTBEAT_IN_ONE.first(db.session, db.engine, params)
     if row is None and db.engine.dialect.name == "sqlite":  # no beat: which of the two reasons?
-        ended = _SESSION_GOOD_NOW.first(db.session, db.engine, params) is None
+        ended = _SESSION_GOOD.first(db.session, db.engine, params) is None
     else:
         ended = row is None
     if ended:
